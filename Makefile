@@ -1,0 +1,121 @@
+# darknet-focal — build, test, bench, demo.
+# `make` builds ./darknet, libdarknet.a, libdarknet.so. `make test` and `make demo` first run
+# scripts/deps.sh, which installs any missing Debian package (see README).
+
+CC       ?= cc
+OPENCV   ?= 0
+SANITIZE ?=
+FAST     ?= 0
+DEPS     ?= 1
+
+BUILD    := build
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT      := -O3 -march=x86-64-v2
+ifeq ($(FAST),1)
+OPT      += -ffast-math
+endif
+CFLAGS   ?=
+CFLAGS   += -std=c11 $(OPT) -g -fPIC $(WARN) -MMD -MP -Iinclude -Isrc
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+CFLAGS   += $(BLAS_CFLAGS)
+LDLIBS   := $(BLAS_LIBS) -pthread -lm
+LDFLAGS  ?=
+
+# stb's JPEG writer shifts negative values (UB, harmless); keep ASan but not UBSan on it.
+STB_NOSAN :=
+ifneq ($(SANITIZE),)
+STB_NOSAN := -fno-sanitize=undefined
+BUILD    := build-san
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(OPENCV),1)
+CFLAGS   += -DDN_OPENCV $(shell pkg-config --cflags opencv4)
+LDLIBS   += $(shell pkg-config --libs opencv4)
+endif
+
+LIB_SRC  := $(filter-out src/main.c src/stb_impl.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/src/stb_impl.o
+TEST_SRC := $(wildcard tests/unit/*.c tests/grad/*.c) tests/test_main.c
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+ifneq ($(SANITIZE),)
+BIN      := $(BUILD)/darknet
+TESTBIN  := $(BUILD)/darknet_test
+LIBA     := $(BUILD)/libdarknet.a
+LIBSO    := $(BUILD)/libdarknet.so
+else
+BIN      := darknet
+TESTBIN  := $(BUILD)/darknet_test
+LIBA     := libdarknet.a
+LIBSO    := libdarknet.so
+endif
+
+.PHONY: all test test-unit test-fast bench demo deps clean check-deps fuzz
+all: $(BIN) $(LIBA) $(LIBSO)
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# stb's own code: relaxed warnings so the strict set stays on for ours.
+$(BUILD)/src/stb_impl.o: src/stb_impl.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(WARN) -Werror,$(CFLAGS)) $(STB_NOSAN) -w -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN): $(BUILD)/src/main.o $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The test table is generated from the TEST(name) lines of the test sources.
+$(BUILD)/tests/test_list.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	@sed -n 's/^TEST(\([A-Za-z0-9_]*\)).*/X(\1)/p' $(filter-out tests/test_main.c,$(TEST_SRC)) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/test_main.o: tests/test_main.c $(BUILD)/tests/test_list.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD)/tests -Itests -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(TESTBIN): $(TEST_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@if [ "$(DEPS)" = 1 ]; then bash scripts/deps.sh; fi
+
+# The whole suite: unit + gradient tests, CLI anomaly tests, OpenCV parity. Ends with one
+# "N passed, N failed" line.
+test: deps
+	$(MAKE) all $(TESTBIN)
+	bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
+
+test-unit: all $(TESTBIN)
+	$(TESTBIN)
+
+bench: deps
+	$(MAKE) all
+	/usr/bin/python3 scripts/bench.py
+
+# The focal module must stay pure, and only the [yolo] layer may call it.
+check-deps:
+	@! grep -n '#include' src/focal.c | grep -v -E '"focal.h"|<math.h>|<float.h>|<stddef.h>' || (echo "focal.c includes more than math"; exit 1)
+	@test -z "$$(grep -l 'focal.h' src/*.c | grep -v -E 'src/(focal|layer_yolo|main|focal_cli)\.c')" || (echo "focal.h used outside layer_yolo.c"; exit 1)
+
+clean:
+	rm -rf build build-san darknet libdarknet.a libdarknet.so
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

@@ -1,0 +1,125 @@
+/*
+ * layer_maxpool.c — [maxpool] (alias [max]).
+ *
+ * cfg keys: stride (1), stride_x / stride_y (stride), size (= stride), padding (size - 1).
+ * Shape: out = (in + padding - size) / stride + 1. Window top-left for output (i, j) is input
+ * (j*stride_x - padding/2, i*stride_y - padding/2); positions outside the image are excluded
+ * (treated as -inf), so 2x2/1 keeps a 13x13 map and SPP's 5/9/13 stride-1 pools stay centred.
+ * Backward (training): each output delta goes to its arg-max input.
+ * Non-goals: maxpool_depth, out_channels, antialiasing.
+ */
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cfg.h"
+#include "layer.h"
+#include "network.h"
+#include "util.h"
+
+enum { MAXPOOL_MAX_SIZE = 1024 };
+
+struct maxpool {
+    struct layer base;
+    int size, stride_x, stride_y, padding;
+};
+
+static int maxpool_shape(const struct maxpool *m, const struct build_ctx *bc, int *oh, int *ow)
+{
+    *ow = (bc->w + m->padding - m->size) / m->stride_x + 1;
+    *oh = (bc->h + m->padding - m->size) / m->stride_y + 1;
+    return (*ow >= 1 && *oh >= 1 && bc->w + m->padding >= m->size && bc->h + m->padding >= m->size)
+               ? 0
+               : -1;
+}
+
+static struct layer *maxpool_create(struct cfg_section *s, const struct build_ctx *bc)
+{
+    struct maxpool *m = xcalloc(1, sizeof *m);
+    int stride, sx, sy;
+    if (cfg_get_int(s, "stride", 1, &stride) || cfg_get_int(s, "stride_x", stride, &sx) ||
+        cfg_get_int(s, "stride_y", stride, &sy) || cfg_get_int(s, "size", stride, &m->size) ||
+        cfg_get_int(s, "padding", m->size - 1, &m->padding))
+        goto fail;
+    m->stride_x = sx;
+    m->stride_y = sy;
+    const char *bad = NULL;
+    if (stride < 1 || sx < 1 || sy < 1 || stride > MAXPOOL_MAX_SIZE) bad = "stride";
+    else if (m->size < 1 || m->size > MAXPOOL_MAX_SIZE) bad = "size";
+    else if (m->padding < 0 || m->padding > MAXPOOL_MAX_SIZE) bad = "padding";
+    if (bad) {
+        cfg_error(s, cfg_find(s, bad), "must be in [%d,%d]", bad[0] == 'p' ? 0 : 1, MAXPOOL_MAX_SIZE);
+        goto fail;
+    }
+    int oh, ow;
+    if (maxpool_shape(m, bc, &oh, &ow)) {
+        cfg_error(s, NULL, "window %d does not fit the %dx%d input", m->size, bc->w, bc->h);
+        goto fail;
+    }
+    if (layer_init_common(&m->base, &maxpool_ops, bc, bc->c, oh, ow)) goto fail;
+    return &m->base;
+fail:
+    free(m);
+    return NULL;
+}
+
+static int maxpool_resize(struct layer *l, const struct build_ctx *bc)
+{
+    struct maxpool *m = (struct maxpool *)l;
+    int oh, ow;
+    if (maxpool_shape(m, bc, &oh, &ow)) return -1;
+    if (layer_init_common(l, &maxpool_ops, bc, bc->c, oh, ow)) return -1;
+    return 0;
+}
+
+static void maxpool_forward(struct layer *l, struct net_state *st)
+{
+    const struct maxpool *m = (const struct maxpool *)l;
+    int off = m->padding / 2;
+    for (int b = 0; b < l->batch; b++) {
+        for (int ch = 0; ch < l->c; ch++) {
+            const float *in = st->input + ((size_t)b * l->c + ch) * l->h * l->w;
+            float *out = l->output + ((size_t)b * l->c + ch) * l->out_h * l->out_w;
+            for (int i = 0; i < l->out_h; i++) {
+                int y0 = i * m->stride_y - off, y1 = y0 + m->size;
+                if (y0 < 0) y0 = 0;
+                if (y1 > l->h) y1 = l->h;
+                for (int j = 0; j < l->out_w; j++) {
+                    int x0 = j * m->stride_x - off, x1 = x0 + m->size;
+                    if (x0 < 0) x0 = 0;
+                    if (x1 > l->w) x1 = l->w;
+                    float best = -FLT_MAX;
+                    for (int y = y0; y < y1; y++) {
+                        const float *row = in + (size_t)y * l->w;
+                        for (int x = x0; x < x1; x++)
+                            if (row[x] > best) best = row[x];
+                    }
+                    out[i * l->out_w + j] = best;
+                }
+            }
+        }
+    }
+}
+
+static void maxpool_describe(const struct layer *l, char *buf, size_t n)
+{
+    const struct maxpool *m = (const struct maxpool *)l;
+    snprintf(buf, n, "max           %2d x%2d/%2d   %4d x%4d x%4d -> %4d x%4d x%4d %6.3f BF", m->size,
+             m->size, m->stride_x, l->w, l->h, l->c, l->out_w, l->out_h, l->out_c, l->bflops);
+}
+
+static void maxpool_destroy(struct layer *l)
+{
+    layer_free_common(l);
+    free(l);
+}
+
+const struct layer_ops maxpool_ops = {
+    .name = "maxpool",
+    .kind = LAYER_MAXPOOL,
+    .create = maxpool_create,
+    .forward = maxpool_forward,
+    .resize = maxpool_resize,
+    .describe = maxpool_describe,
+    .destroy = maxpool_destroy,
+};

@@ -1,0 +1,80 @@
+/*
+ * network.c — running a built network: forward pass, workspace, summary table, teardown.
+ * Non-goals: parsing (parser.c), weights I/O (weights.c), training (train.c).
+ */
+#include "network.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void net_free(struct net *net)
+{
+    if (!net) return;
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i]) net->layers[i]->ops->destroy(net->layers[i]);
+    free(net->layers);
+    free(net->input);
+    free(net->workspace);
+    free(net->hp.steps);
+    free(net->hp.scales);
+    free(net->cfg_path);
+    free(net->layer_ms);
+    free(net);
+}
+
+void net_alloc_workspace(struct net *net)
+{
+    size_t need = 0;
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i]->workspace_need > need) need = net->layers[i]->workspace_need;
+    if (need > net->workspace_size || !net->workspace) {
+        free(net->workspace);
+        net->workspace = xmalloc((need ? need : 1) * sizeof(float));
+        net->workspace_size = need;
+    }
+}
+
+void net_print_summary(const struct net *net)
+{
+    if (dn_quiet) return;
+    fflush(stdout);
+    fprintf(stderr, "mini_batch = %d, batch = %d, train = %d\n", net->batch, net->hp.batch_cfg, net->train);
+    fprintf(stderr, "   layer   filters  size/strd     input                output\n");
+    char row[256];
+    for (int i = 0; i < net->n; i++) {
+        const struct layer *l = net->layers[i];
+        l->ops->describe(l, row, sizeof row);
+        fprintf(stderr, "%4d %s\n", i, row);
+    }
+    fprintf(stderr, "Total BFLOPS %5.3f \n", net->total_bflops);
+}
+
+float *net_forward(struct net *net, int train)
+{
+    struct net_state st = {.net = net, .input = net->input, .workspace = net->workspace, .train = train};
+    for (int i = 0; i < net->n; i++) {
+        struct layer *l = net->layers[i];
+        if (train && l->delta) memset(l->delta, 0, (size_t)l->batch * l->outputs * sizeof(float));
+        double t0 = net->layer_ms ? dn_now_ms() : 0;
+        l->ops->forward(l, &st);
+        if (net->layer_ms) net->layer_ms[i] += dn_now_ms() - t0;
+        st.input = l->output;
+    }
+    return net->layers[net->n - 1]->output;
+}
+
+void net_prepare_inference(struct net *net)
+{
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i]->ops->prepare_inference) net->layers[i]->ops->prepare_inference(net->layers[i]);
+}
+
+int net_last_of_kind(const struct net *net, enum layer_kind kind)
+{
+    for (int i = net->n - 1; i >= 0; i--)
+        if (net->layers[i]->ops->kind == kind) return i;
+    return -1;
+}

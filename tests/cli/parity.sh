@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Parity of our engine against OpenCV's darknet importer (scripts/parity_opencv.py):
+# yolov3-tiny and yolov4-tiny at the tight bound, yolov4 at the deep-net bound.
+# Ends with the script's "parity: N passed, N failed" line; exit status 1 on any failure.
+# usage: tests/cli/parity.sh [./darknet] [./libdarknet.so]
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(realpath "${1:-$ROOT/darknet}")
+LIB=$(realpath "${2:-$ROOT/libdarknet.so}")
+PY=/usr/bin/python3
+TIGHT=1e-3
+DEEP=1e-3
+
+if ! "$PY" -c 'import cv2, numpy' 2>/dev/null; then
+    echo "FAIL python3 cv2/numpy not importable (apt-get install python3-opencv python3-numpy)"
+    echo "parity: 0 passed, 1 failed"
+    exit 1
+fi
+cd "$ROOT"
+"$PY" scripts/parity_opencv.py --darknet "$BIN" --lib "$LIB" --seed 1 \
+    --cfg "cfg/yolov3-tiny.cfg:$TIGHT" \
+    --cfg "cfg/yolov4-tiny.cfg:$TIGHT" \
+    --cfg "cfg/yolov4.cfg:$DEEP"

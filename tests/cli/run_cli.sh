@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# CLI anomaly tests on the built binary: each bad input must give exit status 1 and a one-line
+# diagnostic naming the file (and line); the happy paths must succeed.
+# usage: tests/cli/run_cli.sh [./darknet]
+set -u
+BIN=$(realpath "${1:-./darknet}")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d /tmp/dn_cli_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+pass=0; fail=0
+D=$ROOT/tests/data
+ok()  { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
+
+# expect_fail NAME EXPECTED_SUBSTRING CMD...  — exit 1 and the message on stderr
+expect_fail() {
+    local name=$1 want=$2; shift 2
+    local err rc
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" -ne 1 ]; then bad "$name" "exit $rc (want 1): $err"; return; fi
+    if ! grep -qF -- "$want" <<<"$err"; then bad "$name" "message lacks '$want': $err"; return; fi
+    ok "$name"
+}
+# mkcfg NAME: copies tiny.cfg, then applies sed expression $2
+mkcfg() { sed "$2" "$D/tiny.cfg" > "$1"; }
+
+cp "$D/tiny.names" tiny.names
+printf 'classes=2\nnames=tiny.names\n' > ok.data
+"$BIN" init "$D/tiny.cfg" tiny.weights -seed 3 -random_bn 2>/dev/null || bad "init" "init failed"
+/usr/bin/python3 - <<'PY'
+import numpy as np, cv2
+rng = np.random.default_rng(1)
+img = (rng.random((48, 80, 3)) * 255).astype(np.uint8)
+cv2.imwrite("img.png", img); cv2.imwrite("img.jpg", img)
+open("notimage.jpg", "wb").write(b"this is not an image\n" * 10)
+data = open("img.jpg", "rb").read(); open("trunc.jpg", "wb").write(data[: len(data) // 3])
+PY
+
+# --- cfg errors
+mkcfg unk.cfg 's/^\[maxpool\]/[maxpoool]/'
+expect_fail "cfg: unknown section" "unk.cfg:24: error: [maxpoool]: unknown section" "$BIN" detector test ok.data unk.cfg tiny.weights img.png
+mkcfg num.cfg '0,/^filters=8$/s//filters=16x/'
+expect_fail "cfg: bad number" "num.cfg:18: error: [convolutional] filters=16x: not an integer" "$BIN" detector test ok.data num.cfg tiny.weights img.png
+mkcfg route.cfg 's/^layers=-1,1$/layers=-1,40/'
+expect_fail "cfg: route index out of range" "route.cfg:77: error: [route] layers=-1,40: layer 40 is out of range" "$BIN" detector test ok.data route.cfg
+mkcfg fwd.cfg 's/^layers=-3$/layers=12/'
+expect_fail "cfg: route forward reference" "error: [route] layers=12: layer 12 is out of range" "$BIN" detector test ok.data fwd.cfg
+mkcfg yf.cfg '0,/^filters=21$/s//filters=24/'
+expect_fail "cfg: filters vs yolo classes" "error: [yolo] classes=2: the input has 24 channels" "$BIN" detector test ok.data yf.cfg
+mkcfg act.cfg 's/^activation=mish$/activation=mish#x/'
+expect_fail "cfg: unknown activation" "error: [convolutional] activation=mish#x: unknown activation" "$BIN" detector test ok.data act.cfg
+mkcfg w0.cfg 's/^width=64$/width=0/'
+expect_fail "cfg: width=0" "error: [net] width=0: must be in [1,16384]" "$BIN" detector test ok.data w0.cfg
+mkcfg neg.cfg 's/^stride=2$/stride=-2/'
+expect_fail "cfg: negative stride" "error: [maxpool] stride=-2" "$BIN" detector test ok.data neg.cfg
+mkcfg big.cfg '0,/^filters=8$/s//filters=1000000000/'
+expect_fail "cfg: absurd filters" "error: [convolutional] filters=1000000000: must be in [1,65536]" "$BIN" detector test ok.data big.cfg
+printf '[net]\nwidth=16384\nheight=16384\nchannels=3\n[convolutional]\nfilters=65536\nsize=1\n' > huge.cfg
+expect_fail "cfg: absurd output refused before allocating" "huge.cfg:5: error: [convolutional]: layer 0 output" "$BIN" detector test ok.data huge.cfg
+printf 'width=3\n[net]\n' > before.cfg
+expect_fail "cfg: option before section" "before.cfg:1: error: width=3: option before the first section" "$BIN" detector test ok.data before.cfg
+expect_fail "cfg: missing file" "nosuch.cfg: error: cannot open" "$BIN" detector test ok.data nosuch.cfg
+printf '' > empty.cfg
+expect_fail "cfg: empty file" "empty.cfg:1: error: first section must be [net]" "$BIN" detector test ok.data empty.cfg
+head -c 300 /bin/sh > bin.cfg
+expect_fail "cfg: binary file" "bin.cfg" "$BIN" detector test ok.data bin.cfg
+
+# --- weights errors
+head -c $((20 + 4 * (248 + 100))) tiny.weights > trunc.weights  # conv0 whole, conv2 cut
+expect_fail "weights: truncated" "trunc.weights: error: truncated at layer 2 (convolutional)" "$BIN" detector test ok.data "$D/tiny.cfg" trunc.weights img.png
+cat tiny.weights tiny.weights > double.weights
+expect_fail "weights: oversized (another cfg)" "double.weights: error: holds" "$BIN" detector test ok.data "$D/tiny.cfg" double.weights img.png
+head -c 10 tiny.weights > header.weights
+expect_fail "weights: truncated header" "header.weights: error: truncated header" "$BIN" detector test ok.data "$D/tiny.cfg" header.weights img.png
+expect_fail "weights: missing file" "nosuch.weights: error: cannot open weights" "$BIN" detector test ok.data "$D/tiny.cfg" nosuch.weights img.png
+
+# --- data / names / image errors
+printf 'classes=2\nnames=missing.names\n' > nonames.data
+expect_fail "data: missing .names" "nonames.data:2: names=missing.names: error: cannot open names file" "$BIN" detector test nonames.data "$D/tiny.cfg" tiny.weights img.png
+printf 'classes=x2\nnames=tiny.names\n' > badcls.data
+expect_fail "data: bad classes" "badcls.data:1: error: [] classes=x2: not an integer" "$BIN" detector test badcls.data "$D/tiny.cfg" tiny.weights img.png
+expect_fail "data: missing .data" "nosuch.data: error: cannot open" "$BIN" detector test nosuch.data "$D/tiny.cfg" tiny.weights img.png
+expect_fail "image: missing" "nosuch.jpg" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights nosuch.jpg
+expect_fail "image: undecodable" "notimage.jpg" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights notimage.jpg
+expect_fail "image: truncated jpeg" "trunc.jpg" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights trunc.jpg
+expect_fail "cli: unknown flag" "unknown flag -thres" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -thres 0.5
+expect_fail "cli: bad flag value" "-thresh abc: not a number" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -thresh abc
+
+# --- happy paths
+out=$("$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -thresh 0.001 -ext_output -dont_show -out r.json 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && grep -q "img.png: Predicted in" <<<"$out" && grep -qE "^(circle|square): [0-9]+%	\(left_x:" <<<"$out" \
+   && [ -s predictions.jpg ] && [ -s predictions.png ] && /usr/bin/python3 -c "import json;d=json.load(open('r.json'));assert d[0]['filename']=='img.png' and len(d[0]['objects'])>0"; then
+    ok "test: one image, -ext_output, -out json, predictions.jpg/png"
+else bad "test: one image" "rc=$rc out=$(head -c 300 <<<"$out") err=$(tail -3 err.txt)"; fi
+out=$(printf 'img.png\nimg.jpg\n' | "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights 2>/dev/null); rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c 'Predicted in' <<<"$out")" -eq 2 ]; then ok "test: image paths from stdin"
+else bad "test: image paths from stdin" "rc=$rc"; fi
+"$BIN" init "$D/tiny.cfg" a.weights -seed 5 2>/dev/null && "$BIN" init "$D/tiny.cfg" b.weights -seed 5 2>/dev/null && "$BIN" init "$D/tiny.cfg" c.weights -seed 6 2>/dev/null
+if cmp -s a.weights b.weights && ! cmp -s a.weights c.weights; then ok "init: same seed same file, other seed differs"
+else bad "init: seed determinism"; fi
+size=$(stat -c %s a.weights)
+exp=$(/usr/bin/python3 - "$D/tiny.cfg" <<'PY'
+import sys
+# Expected parameter floats of tiny.cfg, computed by hand from its layers:
+# conv0 BN 3->8 3x3: 4*8 + 8*3*9 = 248; conv2 BN 8->16 3x3: 4*16 + 16*8*9 = 1216;
+# conv4 BN 8->16 1x1: 4*16 + 16*8 = 192; conv6 16->21 1x1: 21 + 21*16 = 357;
+# conv11 24->21 1x1: 21 + 21*24 = 525
+print(20 + 4 * (248 + 1216 + 192 + 357 + 525))
+PY
+)
+if [ "$size" = "$exp" ]; then ok "init: file size = header + 4 x parameters ($size)"; else bad "init: file size" "$size != $exp"; fi
+if "$BIN" focal table >/dev/null 2>&1; then ok "focal table runs"; else bad "focal table runs"; fi
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,224 @@
+/*
+ * test_layers.c — forward passes of every layer kind on hand-computed cases, and the
+ * convolution (im2col + GEMM, groups, BN at inference) against a direct 6-loop convolution.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "darknet.h"
+#include "layer_yolo.h"
+#include "network.h"
+#include "test.h"
+#include "util.h"
+
+static struct net *net_from_text(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    dn_quiet = 1;
+    struct net *net = net_parse(path, 0, 7);
+    dn_quiet = 0;
+    if (net) net_prepare_inference(net);
+    return net;
+}
+
+static void fill_iota(float *x, int n)
+{
+    for (int i = 0; i < n; i++) x[i] = (float)i;
+}
+
+TEST(layers_maxpool_geometry)
+{
+    struct net *net = net_from_text("mp.cfg", "[net]\nwidth=4\nheight=4\nchannels=1\n"
+                                              "[maxpool]\nsize=2\nstride=2\n"
+                                              "[maxpool]\nsize=2\nstride=1\n"
+                                              "[maxpool]\nsize=3\nstride=1\n");
+    CHECK(net != NULL);
+    if (!net) return;
+    /* input 0..15 row-major, with one negative to check -inf handling of the border */
+    fill_iota(net->input, 16);
+    net->input[0] = -5;
+    net_forward(net, 0);
+    const float *o0 = net->layers[0]->output; /* 2x2: max of each 2x2 block */
+    float e0[4] = {5, 7, 13, 15};
+    CHECK_CLOSE_ARRAY(o0, e0, 4, 0, 0);
+    CHECK_EQ_INT(net->layers[1]->out_w, 2); /* (2 + 1 - 2)/1 + 1 = 2: window extends right/down */
+    float e1[4] = {15, 15, 15, 15};
+    CHECK_CLOSE_ARRAY(net->layers[1]->output, e1, 4, 0, 0);
+    /* 3x3/1 on 2x2 (padding 2, offset 1): every window covers the whole 2x2 */
+    CHECK_EQ_INT(net->layers[2]->out_w, 2);
+    CHECK_CLOSE_ARRAY(net->layers[2]->output, e1, 4, 0, 0);
+    net_free(net);
+}
+
+TEST(layers_maxpool_spp_centred)
+{
+    struct net *net = net_from_text("spp.cfg", "[net]\nwidth=7\nheight=1\nchannels=1\n"
+                                               "[maxpool]\nsize=5\nstride=1\n");
+    CHECK(net != NULL);
+    if (!net) return;
+    float in[7] = {9, 0, 0, 0, 0, 0, 8};
+    memcpy(net->input, in, sizeof in);
+    net_forward(net, 0);
+    /* window for x is [x-2, x+2]: 9 reaches x=0..2, 8 reaches x=4..6 */
+    float e[7] = {9, 9, 9, 0, 8, 8, 8};
+    CHECK_CLOSE_ARRAY(net->layers[0]->output, e, 7, 0, 0);
+    net_free(net);
+}
+
+TEST(layers_route_groups_upsample_shortcut)
+{
+    struct net *net = net_from_text("r.cfg", "[net]\nwidth=2\nheight=2\nchannels=4\n"
+                                             "[upsample]\nstride=1\n"                 /* 0: copy */
+                                             "[route]\nlayers=0\ngroups=2\ngroup_id=1\n" /* 1: ch 2,3 */
+                                             "[route]\nlayers=1,0\n"                  /* 2: 6 ch */
+                                             "[upsample]\nstride=2\nscale=0.5\n"      /* 3: 4x4 */
+                                             "[route]\nlayers=0\n"                    /* 4 */
+                                             "[shortcut]\nfrom=0\nactivation=leaky\n"); /* 5: 2*x */
+    CHECK(net != NULL);
+    if (!net) return;
+    fill_iota(net->input, 16);
+    for (int i = 0; i < 4; i++) net->input[i] = -(float)(i + 1); /* channel 0 negative */
+    net_forward(net, 0);
+    CHECK_EQ_INT(net->layers[1]->out_c, 2);
+    CHECK_CLOSE_ARRAY(net->layers[1]->output, net->input + 8, 8, 0, 0);
+    CHECK_EQ_INT(net->layers[2]->out_c, 6);
+    CHECK_CLOSE_ARRAY(net->layers[2]->output, net->input + 8, 8, 0, 0);
+    CHECK_CLOSE_ARRAY(net->layers[2]->output + 8, net->input, 16, 0, 0);
+    const float *up = net->layers[3]->output; /* channel 0 of layer 2 = input ch 2 = 8,9,10,11 */
+    float row0[4] = {4, 4, 4.5f, 4.5f}, row3[4] = {5, 5, 5.5f, 5.5f};
+    CHECK_CLOSE_ARRAY(up, row0, 4, 0, 0);
+    CHECK_CLOSE_ARRAY(up + 12, row3, 4, 0, 0);
+    const float *sc = net->layers[5]->output;
+    CHECK_NEAR(sc[0], 0.1f * -2.0f, 1e-7);  /* leaky(2 * -1) */
+    CHECK_NEAR(sc[15], 30, 0);
+    net_free(net);
+}
+
+/* Direct convolution with inference BN, groups, padding and stride. */
+static void conv_direct(const float *in, int c, int h, int w, const float *wts, const float *bias,
+                        const float *scale, const float *mean, const float *var, int n, int k, int stride,
+                        int pad, int groups, float *out, int oh, int ow)
+{
+    int gc = c / groups, gn = n / groups;
+    for (int f = 0; f < n; f++) {
+        int g = f / gn;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double s = 0;
+                for (int ch = 0; ch < gc; ch++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = y * stride + ky - pad, ix = x * stride + kx - pad;
+                            if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
+                            s += (double)wts[((f * gc + ch) * k + ky) * k + kx] *
+                                 in[((g * gc + ch) * h + iy) * w + ix];
+                        }
+                if (scale) s = (s - mean[f]) / sqrt(var[f] + 1e-5) * scale[f];
+                s += bias[f];
+                out[(f * oh + y) * ow + x] = (float)(s > 0 ? s : 0.1 * s);
+            }
+    }
+}
+
+TEST(layers_conv_vs_direct)
+{
+    static const struct {
+        int c, h, w, n, k, stride, pad, groups, bn;
+    } cases[] = {
+        {3, 9, 7, 5, 3, 1, 1, 1, 1}, {4, 8, 8, 6, 3, 2, 1, 2, 1}, {6, 5, 6, 4, 1, 1, 0, 1, 0},
+        {2, 7, 9, 3, 5, 2, 2, 1, 0}, {8, 6, 6, 8, 3, 1, 1, 8, 1}, {3, 10, 4, 2, 1, 2, 0, 1, 1},
+    };
+    unsigned long long seed = 42;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "[net]\nwidth=%d\nheight=%d\nchannels=%d\n[convolutional]\nfilters=%d\nsize=%d\nstride=%d\n"
+                 "padding=%d\ngroups=%d\nbatch_normalize=%d\nactivation=leaky\n",
+                 cases[t].w, cases[t].h, cases[t].c, cases[t].n, cases[t].k, cases[t].stride, cases[t].pad,
+                 cases[t].groups, cases[t].bn);
+        struct net *net = net_from_text("c.cfg", text);
+        CHECK(net != NULL);
+        if (!net) return;
+        struct layer *l = net->layers[0];
+        struct param_array pa[LAYER_MAX_PARAM_ARRAYS];
+        int np = l->ops->params(l, pa);
+        for (int j = 0; j < np; j++)
+            for (long e = 0; e < pa[j].n; e++)
+                pa[j].data[e] = test_rand_uniform(&seed, strstr(pa[j].name, "variance") ? 0.5f : -1, 1);
+        net_prepare_inference(net);
+        int n_in = cases[t].c * cases[t].h * cases[t].w;
+        for (int i = 0; i < n_in; i++) net->input[i] = test_rand_uniform(&seed, -1, 1);
+        net_forward(net, 0);
+        float *ref = malloc((size_t)l->outputs * sizeof(float));
+        int bn = cases[t].bn;
+        conv_direct(net->input, cases[t].c, cases[t].h, cases[t].w, pa[np - 1].data, pa[0].data,
+                    bn ? pa[1].data : NULL, bn ? pa[2].data : NULL, bn ? pa[3].data : NULL, cases[t].n,
+                    cases[t].k, cases[t].stride, cases[t].pad, cases[t].groups, ref, l->out_h, l->out_w);
+        CHECK_CLOSE_ARRAY(l->output, ref, l->outputs, 1e-5, 1e-4);
+        free(ref);
+        net_free(net);
+    }
+}
+
+static float logit(float p) { return logf(p / (1 - p)); }
+
+TEST(layers_yolo_decode_and_detections)
+{
+    /* 2x2 grid, 1 slot (anchor 1 of 2), 1 class, scale_x_y 1.2, net 64x32 */
+    struct net *net = net_from_text("y.cfg", "[net]\nwidth=64\nheight=32\nchannels=6\n"
+                                             "[maxpool]\nsize=16\nstride=16\npadding=0\n"
+                                             "[yolo]\nclasses=1\nnum=2\nmask=1\nanchors=1,1, 16,8\nscale_x_y=1.2\n");
+    CHECK(net != NULL);
+    if (!net) return;
+    CHECK_EQ_INT(net->layers[0]->out_w, 4);
+    CHECK_EQ_INT(net->layers[0]->out_h, 2);
+    /* Feed the yolo layer directly through the maxpool: make every input pixel of a 16x16
+     * block equal, so the maxpool passes the value through. */
+    float planes[6][8] = {{0}};
+    for (int i = 0; i < 8; i++) planes[4][i] = logit(0.01f);
+    int cell = 1 * 4 + 2; /* row 1, column 2 */
+    planes[0][cell] = logit(0.25f);
+    planes[1][cell] = logit(0.75f);
+    planes[2][cell] = logf(2.0f);
+    planes[3][cell] = logf(0.5f);
+    planes[4][cell] = logit(0.9f);
+    planes[5][cell] = logit(0.5f);
+    for (int ch = 0; ch < 6; ch++)
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 64; x++) net->input[(ch * 32 + y) * 64 + x] = planes[ch][(y / 16) * 4 + x / 16];
+    net_forward(net, 0);
+    const float *o = net->layers[1]->output;
+    CHECK_NEAR(o[0 * 8 + cell], 1.2f * 0.25f - 0.1f, 1e-6);
+    CHECK_NEAR(o[1 * 8 + cell], 1.2f * 0.75f - 0.1f, 1e-6);
+    CHECK_NEAR(o[2 * 8 + cell], logf(2.0f), 1e-6); /* w,h stay raw */
+    CHECK_NEAR(o[4 * 8 + cell], 0.9f, 1e-6);
+    CHECK_EQ_INT(yolo_count_detections(net->layers[1], 0.5f), 1);
+    struct dn_detection d;
+    float prob[1];
+    d.prob = prob;
+    /* stretched (letter_box=0): original 128x64 */
+    int n = yolo_get_detections(net->layers[1], 64, 32, 128, 64, 0.25f, 0, &d);
+    CHECK_EQ_INT(n, 1);
+    CHECK_NEAR(d.bbox.x, (2 + 0.2f) / 4, 1e-6);
+    CHECK_NEAR(d.bbox.y, (1 + 0.8f) / 2, 1e-6);
+    CHECK_NEAR(d.bbox.w, 2.0f * 16 / 64, 1e-6);
+    CHECK_NEAR(d.bbox.h, 0.5f * 8 / 32, 1e-6);
+    CHECK_NEAR(d.prob[0], 0.45f, 1e-6);
+    CHECK_EQ_INT(d.best_class, 0);
+    /* letterbox: a 64x64 original in a 64x32 net is scaled to 32x32 and pasted at x=16 */
+    n = yolo_get_detections(net->layers[1], 64, 32, 64, 64, 0.25f, 1, &d);
+    CHECK_EQ_INT(n, 1);
+    CHECK_NEAR(d.bbox.x, (0.55f - 16.0f / 64) * 2, 1e-6);
+    CHECK_NEAR(d.bbox.y, 0.9f, 1e-6);
+    CHECK_NEAR(d.bbox.w, 0.5f * 64 / 32, 1e-6); /* w * netW / new_w */
+    /* class prob below thresh is zeroed: obj 0.9 * 0.5 = 0.45 < 0.5 */
+    n = yolo_get_detections(net->layers[1], 64, 32, 128, 64, 0.5f, 0, &d);
+    CHECK_EQ_INT(n, 1);
+    CHECK_NEAR(d.prob[0], 0, 0);
+    CHECK_EQ_INT(d.best_class, -1);
+    net_free(net);
+}
