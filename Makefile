@@ -8,7 +8,7 @@ SANITIZE ?=
 FAST     ?= 0
 DEPS     ?= 1
 
-BUILD    := build
+BUILD    ?= build
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      := -O3 -march=x86-64-v2
 ifeq ($(FAST),1)
@@ -29,7 +29,7 @@ LDFLAGS  ?=
 STB_NOSAN :=
 ifneq ($(SANITIZE),)
 STB_NOSAN := -fno-sanitize=undefined
-BUILD    := build-san
+BUILD    := $(BUILD)-san
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
@@ -44,7 +44,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/src/stb_impl.o
 TEST_SRC := $(wildcard tests/unit/*.c tests/grad/*.c) tests/test_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-ifneq ($(SANITIZE),)
+ifneq ($(BUILD),build)
 BIN      := $(BUILD)/darknet
 TESTBIN  := $(BUILD)/darknet_test
 LIBA     := $(BUILD)/libdarknet.a
@@ -116,6 +116,6 @@ check-deps:
 	@test -z "$$(grep -l 'focal.h' src/*.c | grep -v -E 'src/(focal|layer_yolo|main|focal_cli)\.c')" || (echo "focal.h used outside layer_yolo.c"; exit 1)
 
 clean:
-	rm -rf build build-san darknet libdarknet.a libdarknet.so
+	rm -rf build build-* darknet libdarknet.a libdarknet.so
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d

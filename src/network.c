@@ -54,7 +54,8 @@ void net_print_summary(const struct net *net)
 
 float *net_forward(struct net *net, int train)
 {
-    struct net_state st = {.net = net, .input = net->input, .workspace = net->workspace, .train = train};
+    struct net_state st = {.net = net, .input = net->input, .workspace = net->workspace, .train = train,
+                           .truth = net->truth, .max_boxes = net->max_boxes};
     for (int i = 0; i < net->n; i++) {
         struct layer *l = net->layers[i];
         if (train && l->delta) memset(l->delta, 0, (size_t)l->batch * l->outputs * sizeof(float));
@@ -64,6 +65,41 @@ float *net_forward(struct net *net, int train)
         st.input = l->output;
     }
     return net->layers[net->n - 1]->output;
+}
+
+void net_backward(struct net *net)
+{
+    int first = 0;
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i]->stopbackward) first = i;
+    for (int i = net->n - 1; i >= first; i--) {
+        struct layer *l = net->layers[i];
+        DN_ASSERT(l->ops->backward, "layer %d (%s) has no backward", i, l->ops->name);
+        struct net_state st = {.net = net,
+                               .input = i ? net->layers[i - 1]->output : net->input,
+                               .delta = i > first ? net->layers[i - 1]->delta : NULL,
+                               .workspace = net->workspace,
+                               .train = 1,
+                               .truth = net->truth,
+                               .max_boxes = net->max_boxes};
+        l->ops->backward(l, &st);
+    }
+}
+
+void net_update(struct net *net, float lr)
+{
+    int first = 0;
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i]->stopbackward) first = i;
+    for (int i = first; i < net->n; i++) {
+        struct layer *l = net->layers[i];
+        if (!l->ops->update || l->dont_update) continue;
+        struct update_args a = {.batch = net->batch * net->hp.subdivisions,
+                                .learning_rate = lr * l->lr_scale,
+                                .momentum = net->hp.momentum,
+                                .decay = net->hp.decay};
+        l->ops->update(l, &a);
+    }
 }
 
 void net_prepare_inference(struct net *net)

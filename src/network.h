@@ -41,6 +41,9 @@ struct net {
     char *cfg_path;        /* owned */
     double total_bflops;
     double *layer_ms;      /* [n] or NULL: when set, net_forward adds each layer's wall time */
+    float *truth;          /* (batch, max_boxes, 5) x,y,w,h,class relative, x==0 ends a list;
+                              borrowed from the trainer's batch, NULL outside training */
+    int max_boxes;         /* truth slots per image (the last [yolo] layer's `max`) */
 };
 
 /* Parses a cfg and builds the network. train=0 forces mini-batch 1 (inference). seed drives
@@ -53,6 +56,14 @@ void net_print_summary(const struct net *net);
 
 /* Forward pass over net->input; returns the last layer's output (borrowed). */
 float *net_forward(struct net *net, int train);
+
+/* Backward pass after a training forward: from the last layer down to the first (or to the
+ * last layer with stopbackward=1), each layer adding into the previous layer's delta. */
+void net_backward(struct net *net);
+
+/* One SGD step on every layer with parameters (spec training.md §4), then clears the
+ * accumulated updates. lr is the policy's current rate; each layer applies its multiplier. */
+void net_update(struct net *net, float lr);
 
 /* Calls every layer's prepare_inference (e.g. BN folding) after weights are loaded. */
 void net_prepare_inference(struct net *net);
