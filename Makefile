@@ -108,7 +108,7 @@ test-unit: all $(TESTBIN)
 
 bench: deps
 	$(MAKE) all
-	/usr/bin/python3 scripts/bench.py
+	/usr/bin/python3 scripts/bench.py $(BENCH_ARGS)
 
 # The focal module must stay pure, and only the [yolo] layer may call it.
 check-deps:

@@ -347,6 +347,13 @@ int yolo_classes(const struct layer *l) { return ((const struct yolo *)l)->class
 enum nms_kind yolo_nms_kind(const struct layer *l) { return ((const struct yolo *)l)->nms_kind; }
 float yolo_beta_nms(const struct layer *l) { return ((const struct yolo *)l)->beta_nms; }
 int yolo_max_boxes(const struct layer *l) { return ((const struct yolo *)l)->max_boxes; }
+void yolo_data_params(const struct layer *l, float *jitter, float *resize, int *random)
+{
+    const struct yolo *y = (const struct yolo *)l;
+    *jitter = y->jitter;
+    *resize = y->resize;
+    *random = y->random;
+}
 
 static void yolo_describe(const struct layer *l, char *buf, size_t n)
 {

@@ -11,6 +11,9 @@ enum nms_kind yolo_nms_kind(const struct layer *l);
 float yolo_beta_nms(const struct layer *l);
 /* Data-loading settings the last [yolo] layer supplies (training.md §1.6). */
 int yolo_max_boxes(const struct layer *l);
+/* jitter, resize (crop scale range) and random (multi-scale: 0 off, 1 factor 1.4, else the
+ * factor) of a [yolo] layer. */
+void yolo_data_params(const struct layer *l, float *jitter, float *resize, int *random);
 
 /* Number of predictions of image 0 whose objectness > thresh. */
 int yolo_count_detections(const struct layer *l, float thresh);

@@ -114,3 +114,28 @@ int net_last_of_kind(const struct net *net, enum layer_kind kind)
         if (net->layers[i]->ops->kind == kind) return i;
     return -1;
 }
+
+int net_resize(struct net *net, int w, int h)
+{
+    if (w == net->w && h == net->h) return 0;
+    struct build_ctx bc = {.net = net, .batch = net->batch, .c = net->c, .h = h, .w = w,
+                           .net_w = w, .net_h = h, .train = net->train};
+    for (int i = 0; i < net->n; i++) {
+        struct layer *l = net->layers[i];
+        bc.index = i;
+        if (!l->ops->resize || l->ops->resize(l, &bc)) {
+            dn_error("%s: error: layer %d (%s) cannot be resized to %dx%d", net->cfg_path, i, l->ops->name,
+                     w, h);
+            return -1;
+        }
+        bc.c = l->out_c;
+        bc.h = l->out_h;
+        bc.w = l->out_w;
+    }
+    net->w = w;
+    net->h = h;
+    free(net->input);
+    net->input = xcalloc((size_t)net->batch * net->c * h * w, sizeof(float));
+    net_alloc_workspace(net);
+    return 0;
+}

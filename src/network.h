@@ -44,6 +44,7 @@ struct net {
     float *truth;          /* (batch, max_boxes, 5) x,y,w,h,class relative, x==0 ends a list;
                               borrowed from the trainer's batch, NULL outside training */
     int max_boxes;         /* truth slots per image (the last [yolo] layer's `max`) */
+    int loaded_layers;     /* layers [0, loaded_layers) were filled by weights_load */
 };
 
 /* Parses a cfg and builds the network. train=0 forces mini-batch 1 (inference). seed drives
@@ -64,6 +65,11 @@ void net_backward(struct net *net);
 /* One SGD step on every layer with parameters (spec training.md §4), then clears the
  * accumulated updates. lr is the policy's current rate; each layer applies its multiplier. */
 void net_update(struct net *net, float lr);
+
+/* Multi-scale training: rebuilds every layer's shapes and buffers for a w x h input (one
+ * explicit reallocation, never lazily). Parameters are kept. Returns 0, or -1 after an error
+ * line when a layer cannot take the new size (the network is then unusable). */
+int net_resize(struct net *net, int w, int h);
 
 /* Calls every layer's prepare_inference (e.g. BN folding) after weights are loaded. */
 void net_prepare_inference(struct net *net);

@@ -153,6 +153,7 @@ int weights_load(struct net *net, const char *path, int allow_partial)
         conv_apply_flipped(l);
     }
     net->seen = seen;
+    net->loaded_layers = end_layer;
     long per_iter = (long)(net->hp.batch_cfg / net->hp.subdivisions) * net->hp.subdivisions;
     net->cur_iteration = per_iter > 0 ? (int)(seen / (uint64_t)per_iter) : 0;
     dn_info("Done! Loaded %d layers from weights-file", end_layer);
