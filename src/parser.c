@@ -122,6 +122,16 @@ static int parse_net_section(struct net *net, struct cfg_section *s, int train)
                                         "dynamic_minibatch", "time_steps", "track", "optimized_memory",
                                         "inputs", "max_crop", "min_crop", "try_fix_nan"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) (void)cfg_find(s, known[i]);
+    /* Training options we do not implement: refusing them beats silently training otherwise. */
+    static const char *const unimplemented[] = {"ema_alpha", "adam", "cutmix", "dynamic_minibatch"};
+    for (size_t i = 0; train && i < sizeof unimplemented / sizeof unimplemented[0]; i++) {
+        struct cfg_kv *kv = cfg_find(s, unimplemented[i]);
+        float v = 0;
+        if (kv && kv->val && (dn_parse_float(kv->val, &v) || v != 0)) {
+            cfg_error(s, kv, "not implemented for training (remove it or set it to 0)");
+            return -1;
+        }
+    }
     net->batch = train ? hp->batch_cfg / hp->subdivisions : 1;
     if (net->batch < 1) net->batch = 1;
     return 0;
