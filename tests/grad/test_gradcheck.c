@@ -468,3 +468,48 @@ TEST(grad_update_invalidates_inference_fold)
     net_free(in);
     net_free(tn);
 }
+
+/* Ties: the first maximum in row-major window order receives the delta (one per output). */
+TEST(grad_maxpool_tie_goes_to_first)
+{
+    struct net *net = gc_parse("mptie.cfg", NET_HDR(4, 2, 1) IDENTITY "[maxpool]\nsize=2\nstride=2\n");
+    CHECK(net != NULL);
+    if (!net) return;
+    for (int i = 0; i < 16; i++) net->input[i] = 1.0f; /* batch 2 x 2x4, all equal */
+    net_forward(net, 1);
+    struct layer *mp = net->layers[1];
+    for (int i = 0; i < 4; i++) mp->delta[i] = (float)(i + 1);
+    net_backward(net);
+    const float *d = net->layers[0]->delta;
+    float want[8] = {1, 0, 2, 0, 0, 0, 0, 0}; /* image 0: windows at x=0 and x=2 */
+    CHECK_CLOSE_ARRAY(d, want, 8, 0, 0);
+    float want1[8] = {3, 0, 4, 0, 0, 0, 0, 0};
+    CHECK_CLOSE_ARRAY(d + 8, want1, 8, 0, 0);
+    net_free(net);
+}
+
+/* Training buffers exist only in networks parsed for training. */
+TEST(grad_buffers_only_when_training)
+{
+    const char *cfg = NET_HDR(4, 4, 2) "[convolutional]\nbatch_normalize=1\nfilters=2\nsize=3\npad=1\n"
+                                       "activation=mish\n[maxpool]\nsize=2\nstride=2\n";
+    struct net *tn = gc_parse("bufs.cfg", cfg);
+    CHECK(tn != NULL);
+    if (!tn) return;
+    char path[256];
+    snprintf(path, sizeof path, "%s/bufs.cfg", test_tmpdir());
+    dn_quiet = 1;
+    struct net *in = net_parse(path, 0, 5);
+    dn_quiet = 0;
+    CHECK(in != NULL);
+    if (in) {
+        struct conv_view vt, vi;
+        CHECK(conv_get_view(tn->layers[0], &vt) == 0 && conv_get_view(in->layers[0], &vi) == 0);
+        CHECK(vt.weight_updates && vt.bias_updates && vt.scale_updates);
+        CHECK(!vi.weight_updates && !vi.bias_updates && !vi.scale_updates);
+        for (int i = 0; i < in->n; i++) CHECK(in->layers[i]->delta == NULL && tn->layers[i]->delta != NULL);
+        CHECK(conv_get_view(in->layers[1], &vi) == -1); /* maxpool is not a conv */
+        net_free(in);
+    }
+    net_free(tn);
+}
