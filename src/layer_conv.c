@@ -16,7 +16,27 @@
  * then weights[n * c/groups * size * size] laid out [filter][in-channel][ky][kx].
  * Initialisation (darknet): weights U(-s, s), s = sqrt(2 / (size*size*c/groups)); biases 0,
  * scales 1, mean 0, variance 0.
- * Non-goals (for now): training-mode BN, binary/xnor, deformable, antialiasing, share_index.
+ *
+ * Training (net parsed with train=1; buffers below are allocated at create/resize, never in
+ * forward/backward):
+ *  - forward with st->train: BN uses the batch statistics of each output channel over
+ *    batch x out_h x out_w (m values): mean, variance with divisor (m - 1) as darknet's CPU
+ *    build does, x^ = (x - mean)/sqrt(var + 1e-5), y = gamma x^ + beta. The running statistics
+ *    move by the CPU factors of cfg.md §4: r <- 0.9 r + 0.1 stat (not the GPU/cuDNN 0.99/0.01).
+ *    x^ is kept for backward, and the pre-activation values too when the activation's
+ *    derivative needs them (mish, hard_mish, swish).
+ *  - backward: delta <- delta * act'; then BN backward (beta and gamma gradients are both
+ *    accumulated: the GPU behaviour, which the spec takes as reference) or the bias gradient;
+ *    the BN input gradient is the exact derivative of the forward above (note the m - 1):
+ *      dx = inv_std * (g - mean(g) - x^ * sum(g x^)/(m - 1)),  g = gamma * delta;
+ *    weight gradient per image and group as delta (g_n x out_hw) * col^T (out_hw x K), ADDED to
+ *    weight_updates; input delta W^T * delta into the workspace, then col2im ADDED into
+ *    st->delta (skipped when st->delta is NULL). 1x1 stride-1 pad-0 layers skip im2col/col2im.
+ *  - update (training.md §4): u -= decay*B*w; w += (lr/B) u; u *= momentum; biases and BN
+ *    scales the same without decay. Any change of parameters or running statistics clears the
+ *    `prepared` flag, so the folded inference scale/shift is recomputed before the next
+ *    inference forward.
+ * Non-goals (for now): binary/xnor, deformable, antialiasing, share_index, Adam, EMA.
  */
 #include "layer_conv.h"
 
@@ -49,6 +69,14 @@ struct conv {
     float *inf_scale;    /* [n]: inference y = x*inf_scale + inf_shift, then activation */
     float *inf_shift;    /* [n] */
     int prepared;        /* inf_scale/inf_shift are current */
+    /* Training state (NULL unless built with train=1). */
+    float *weight_updates; /* (n, c/groups, size, size): momentum + negative gradient sums */
+    float *bias_updates;   /* [n] */
+    float *scale_updates;  /* [n] (BN only) */
+    float *bn_mean;        /* [n]: batch mean of the last training forward (BN only) */
+    float *bn_var;         /* [n]: batch variance, divisor m - 1 (BN only) */
+    float *bn_xhat;        /* (batch, n, out_h, out_w): normalised x^ (BN only) */
+    float *act_in;         /* (batch, n, out_h, out_w): pre-activation (mish/swish/hard_mish) */
 };
 
 static int conv_out_size(int in, int size, int pad, int stride)
@@ -72,6 +100,32 @@ static void conv_set_workspace(struct conv *cv)
     l->workspace_need =
         one_by_one ? 0 : (size_t)(l->c / cv->groups) * cv->size * cv->size * l->out_h * l->out_w;
     l->bflops = 2.0 * cv->nweights * l->out_h * l->out_w / 1e9;
+}
+
+/* (Re)allocates the training buffers that depend on the output size; the parameter
+ * accumulators are allocated once (zeroed). No-op when not training. */
+static void conv_alloc_train(struct conv *cv, int train)
+{
+    if (!train) return;
+    struct layer *l = &cv->base;
+    size_t out = (size_t)l->batch * (size_t)l->outputs;
+    if (!cv->weight_updates) {
+        cv->weight_updates = xcalloc((size_t)cv->nweights, sizeof(float));
+        cv->bias_updates = xcalloc((size_t)cv->n, sizeof(float));
+        if (cv->bn) {
+            cv->scale_updates = xcalloc((size_t)cv->n, sizeof(float));
+            cv->bn_mean = xcalloc((size_t)cv->n, sizeof(float));
+            cv->bn_var = xcalloc((size_t)cv->n, sizeof(float));
+        }
+    }
+    if (cv->bn) {
+        free(cv->bn_xhat);
+        cv->bn_xhat = xcalloc(out, sizeof(float));
+    }
+    if (activation_needs_input(cv->act)) {
+        free(cv->act_in);
+        cv->act_in = xcalloc(out, sizeof(float));
+    }
 }
 
 static struct layer *conv_create(struct cfg_section *s, const struct build_ctx *bc)
@@ -138,6 +192,7 @@ static struct layer *conv_create(struct cfg_section *s, const struct build_ctx *
     float scale = sqrtf(2.0f / (float)(cv->size * cv->size * (bc->c / cv->groups)));
     for (long i = 0; i < cv->nweights; i++) cv->weights[i] = rng_uniform(bc->rng, -scale, scale);
     conv_set_workspace(cv);
+    conv_alloc_train(cv, bc->train);
     return &cv->base;
 fail:
     free(cv);
@@ -151,6 +206,7 @@ static int conv_resize(struct layer *l, const struct build_ctx *bc)
     if (conv_shapes(cv, bc, &oh, &ow)) return -1;
     if (layer_init_common(l, &conv_ops, bc, cv->n, oh, ow)) return -1;
     conv_set_workspace(cv);
+    conv_alloc_train(cv, bc->train);
     return 0;
 }
 
@@ -191,10 +247,15 @@ static void conv_gemm_image(struct conv *cv, const float *in, float *out, float 
     }
 }
 
+static void conv_forward_train(struct conv *cv, struct net_state *st);
+
 static void conv_forward(struct layer *l, struct net_state *st)
 {
     struct conv *cv = (struct conv *)l;
-    DN_ASSERT(!st->train, "training-mode convolution is not implemented yet (issue 3)");
+    if (st->train) {
+        conv_forward_train(cv, st);
+        return;
+    }
     if (!cv->prepared) conv_prepare_inference(l);
     int out_hw = l->out_h * l->out_w;
     for (int b = 0; b < l->batch; b++) {
@@ -207,6 +268,244 @@ static void conv_forward(struct layer *l, struct net_state *st)
             activation_forward(y, out_hw, cv->act);
         }
     }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* training: forward with batch statistics, backward, SGD update                        */
+/* ------------------------------------------------------------------------------------ */
+
+/* Reductions with 8 independent float lanes: without -ffast-math the compiler may not
+ * reorder a single accumulator, but explicit lanes vectorise; lanes are summed in double. */
+enum { CONV_LANES = 8 };
+
+static double lanes_total(const float *acc)
+{
+    double s = 0;
+    for (int k = 0; k < CONV_LANES; k++) s += acc[k];
+    return s;
+}
+
+static double plane_sum(const float *x, int n)
+{
+    float acc[CONV_LANES] = {0};
+    int i = 0;
+    for (; i + CONV_LANES <= n; i += CONV_LANES)
+        for (int k = 0; k < CONV_LANES; k++) acc[k] += x[i + k];
+    for (; i < n; i++) acc[0] += x[i];
+    return lanes_total(acc);
+}
+
+static double plane_sqdev(const float *x, int n, float mean)
+{
+    float acc[CONV_LANES] = {0};
+    int i = 0;
+    for (; i + CONV_LANES <= n; i += CONV_LANES)
+        for (int k = 0; k < CONV_LANES; k++) {
+            float d = x[i + k] - mean;
+            acc[k] += d * d;
+        }
+    for (; i < n; i++) acc[0] += (x[i] - mean) * (x[i] - mean);
+    return lanes_total(acc);
+}
+
+static double plane_dot(const float *a, const float *b, int n)
+{
+    float acc[CONV_LANES] = {0};
+    int i = 0;
+    for (; i + CONV_LANES <= n; i += CONV_LANES)
+        for (int k = 0; k < CONV_LANES; k++) acc[k] += a[i + k] * b[i + k];
+    for (; i < n; i++) acc[0] += a[i] * b[i];
+    return lanes_total(acc);
+}
+
+/* Number of values each BN channel is normalised over, and the variance divisor. */
+static long conv_bn_m(const struct conv *cv)
+{
+    return (long)cv->base.batch * cv->base.out_h * cv->base.out_w;
+}
+
+static double conv_bn_divisor(long m)
+{
+    return m > 1 ? (double)(m - 1) : 1.0; /* darknet CPU: m - 1; guarded for m = 1 */
+}
+
+#define CONV_ROLL_KEEP 0.9f /* CPU running-statistics factors (cfg.md §4) */
+#define CONV_ROLL_NEW 0.1f
+
+/* In place on l->output (the conv result x): batch statistics, running statistics, x^ kept,
+ * y = gamma x^ + beta. */
+static void conv_bn_forward_train(struct conv *cv)
+{
+    struct layer *l = &cv->base;
+    int out_hw = l->out_h * l->out_w;
+    long m = conv_bn_m(cv);
+    for (int ch = 0; ch < cv->n; ch++) {
+        double s = 0;
+        for (int b = 0; b < l->batch; b++)
+            s += plane_sum(l->output + ((size_t)b * cv->n + ch) * out_hw, out_hw);
+        float mean = (float)(s / (double)m);
+        double v = 0;
+        for (int b = 0; b < l->batch; b++)
+            v += plane_sqdev(l->output + ((size_t)b * cv->n + ch) * out_hw, out_hw, mean);
+        float var = (float)(v / conv_bn_divisor(m));
+        cv->bn_mean[ch] = mean;
+        cv->bn_var[ch] = var;
+        cv->rolling_mean[ch] = CONV_ROLL_KEEP * cv->rolling_mean[ch] + CONV_ROLL_NEW * mean;
+        cv->rolling_var[ch] = CONV_ROLL_KEEP * cv->rolling_var[ch] + CONV_ROLL_NEW * var;
+        float inv = (float)(1.0 / sqrt((double)var + CONV_BN_EPS));
+        float gamma = cv->scales[ch], beta = cv->biases[ch];
+        for (int b = 0; b < l->batch; b++) {
+            size_t off = ((size_t)b * cv->n + ch) * out_hw;
+            float *y = l->output + off, *xh = cv->bn_xhat + off;
+            for (int i = 0; i < out_hw; i++) {
+                float t = (y[i] - mean) * inv;
+                xh[i] = t;
+                y[i] = gamma * t + beta;
+            }
+        }
+    }
+    cv->prepared = 0; /* the running statistics changed */
+}
+
+static void conv_forward_train(struct conv *cv, struct net_state *st)
+{
+    struct layer *l = &cv->base;
+    DN_ASSERT(cv->weight_updates, "layer %d: training forward, but the network was not built for training",
+              l->index);
+    int out_hw = l->out_h * l->out_w;
+    for (int b = 0; b < l->batch; b++)
+        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, l->output + (size_t)b * l->outputs,
+                        st->workspace);
+    if (cv->bn) {
+        conv_bn_forward_train(cv);
+    } else {
+        for (int b = 0; b < l->batch; b++)
+            for (int ch = 0; ch < cv->n; ch++) {
+                float *y = l->output + ((size_t)b * cv->n + ch) * out_hw, bias = cv->biases[ch];
+                for (int i = 0; i < out_hw; i++) y[i] += bias;
+            }
+    }
+    size_t total = (size_t)l->batch * l->outputs;
+    if (cv->act_in) memcpy(cv->act_in, l->output, total * sizeof(float));
+    activation_forward(l->output, (long)total, cv->act);
+}
+
+/* In place on l->delta (w.r.t. y = gamma x^ + beta): accumulates the beta and gamma
+ * gradients, then turns delta into the delta w.r.t. the conv result x (formula in the file
+ * header). */
+static void conv_bn_backward(struct conv *cv)
+{
+    struct layer *l = &cv->base;
+    int out_hw = l->out_h * l->out_w;
+    long m = conv_bn_m(cv);
+    double div = conv_bn_divisor(m);
+    for (int ch = 0; ch < cv->n; ch++) {
+        double sd = 0, sdx = 0;
+        for (int b = 0; b < l->batch; b++) {
+            size_t off = ((size_t)b * cv->n + ch) * out_hw;
+            sd += plane_sum(l->delta + off, out_hw);
+            sdx += plane_dot(l->delta + off, cv->bn_xhat + off, out_hw);
+        }
+        cv->bias_updates[ch] += (float)sd;
+        cv->scale_updates[ch] += (float)sdx;
+        float inv = (float)(1.0 / sqrt((double)cv->bn_var[ch] + CONV_BN_EPS));
+        float k = cv->scales[ch] * inv;
+        float mean_d = (float)(sd / (double)m), c_x = (float)(sdx / div);
+        for (int b = 0; b < l->batch; b++) {
+            size_t off = ((size_t)b * cv->n + ch) * out_hw;
+            float *d = l->delta + off;
+            const float *xh = cv->bn_xhat + off;
+            for (int i = 0; i < out_hw; i++) d[i] = k * (d[i] - mean_d - xh[i] * c_x);
+        }
+    }
+}
+
+static void conv_backward(struct layer *l, struct net_state *st)
+{
+    struct conv *cv = (struct conv *)l;
+    DN_ASSERT(cv->weight_updates && l->delta, "layer %d: backward without training buffers", l->index);
+    int out_hw = l->out_h * l->out_w;
+    size_t total = (size_t)l->batch * l->outputs;
+    activation_backward(l->output, cv->act_in, (long)total, cv->act, l->delta);
+    if (cv->bn) {
+        conv_bn_backward(cv);
+    } else {
+        for (int ch = 0; ch < cv->n; ch++) {
+            double s = 0;
+            for (int b = 0; b < l->batch; b++) s += plane_sum(l->delta + ((size_t)b * cv->n + ch) * out_hw, out_hw);
+            cv->bias_updates[ch] += (float)s;
+        }
+    }
+    int g_c = l->c / cv->groups, g_n = cv->n / cv->groups;
+    int K = g_c * cv->size * cv->size;
+    float *ws = st->workspace;
+    for (int b = 0; b < l->batch; b++) {
+        for (int g = 0; g < cv->groups; g++) {
+            const float *d = l->delta + (size_t)b * l->outputs + (size_t)g * g_n * out_hw;
+            const float *im = st->input + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
+            const float *col = im;
+            if (l->workspace_need) {
+                im2col(im, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
+                       ws, l->out_h, l->out_w);
+                col = ws;
+            }
+            /* dW_g (g_n x K) += delta_g (g_n x out_hw) * col^T (out_hw x K) */
+            gemm(0, 1, g_n, K, out_hw, 1.0f, d, out_hw, col, out_hw, 1.0f,
+                 cv->weight_updates + (size_t)g * g_n * K, K);
+            if (!st->delta) continue;
+            float *dim = st->delta + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
+            const float *wg = cv->weights + (size_t)g * g_n * K;
+            /* dcol (K x out_hw) = W_g^T (K x g_n) * delta_g (g_n x out_hw) */
+            if (!l->workspace_need) {
+                gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 1.0f, dim, out_hw);
+            } else {
+                gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 0.0f, ws, out_hw);
+                col2im(ws, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
+                       dim, l->out_h, l->out_w);
+            }
+        }
+    }
+}
+
+/* p += (lr/B) u after u -= decay_b * p; then u *= momentum. decay_b = decay * B or 0. */
+static void sgd_step(float *p, float *u, long n, float step, float decay_b, float momentum)
+{
+    for (long i = 0; i < n; i++) {
+        float v = u[i] - decay_b * p[i];
+        p[i] += step * v;
+        u[i] = momentum * v;
+    }
+}
+
+static void conv_update(struct layer *l, const struct update_args *a)
+{
+    struct conv *cv = (struct conv *)l;
+    DN_ASSERT(cv->weight_updates, "layer %d: update without training buffers", l->index);
+    DN_ASSERT(a->batch >= 1, "update: batch %d", a->batch);
+    float step = a->learning_rate / (float)a->batch;
+    sgd_step(cv->weights, cv->weight_updates, cv->nweights, step, a->decay * (float)a->batch, a->momentum);
+    sgd_step(cv->biases, cv->bias_updates, cv->n, step, 0.0f, a->momentum);
+    if (cv->bn) sgd_step(cv->scales, cv->scale_updates, cv->n, step, 0.0f, a->momentum);
+    cv->prepared = 0; /* fold again before the next inference forward */
+}
+
+int conv_get_view(struct layer *l, struct conv_view *v)
+{
+    if (!l || l->ops != &conv_ops) return -1;
+    struct conv *cv = (struct conv *)l;
+    *v = (struct conv_view){.n = cv->n,
+                            .bn = cv->bn,
+                            .nweights = cv->nweights,
+                            .weights = cv->weights,
+                            .biases = cv->biases,
+                            .scales = cv->scales,
+                            .rolling_mean = cv->rolling_mean,
+                            .rolling_var = cv->rolling_var,
+                            .weight_updates = cv->weight_updates,
+                            .bias_updates = cv->bias_updates,
+                            .scale_updates = cv->scale_updates};
+    cv->prepared = 0; /* the caller may change the parameters */
+    return 0;
 }
 
 static int conv_params(struct layer *l, struct param_array *out)
@@ -258,6 +557,13 @@ static void conv_destroy(struct layer *l)
     free(cv->rolling_var);
     free(cv->inf_scale);
     free(cv->inf_shift);
+    free(cv->weight_updates);
+    free(cv->bias_updates);
+    free(cv->scale_updates);
+    free(cv->bn_mean);
+    free(cv->bn_var);
+    free(cv->bn_xhat);
+    free(cv->act_in);
     layer_free_common(l);
     free(cv);
 }
@@ -280,6 +586,8 @@ const struct layer_ops conv_ops = {
     .kind = LAYER_CONV,
     .create = conv_create,
     .forward = conv_forward,
+    .backward = conv_backward,
+    .update = conv_update,
     .params = conv_params,
     .prepare_inference = conv_prepare_inference,
     .resize = conv_resize,

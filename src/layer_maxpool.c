@@ -5,7 +5,10 @@
  * Shape: out = (in + padding - size) / stride + 1. Window top-left for output (i, j) is input
  * (j*stride_x - padding/2, i*stride_y - padding/2); positions outside the image are excluded
  * (treated as -inf), so 2x2/1 keeps a 13x13 map and SPP's 5/9/13 stride-1 pools stay centred.
- * Backward (training): each output delta goes to its arg-max input.
+ * Training: the forward with st->train records, per output, the index of its arg-max
+ * input (the first maximum in row-major window order wins a tie) in `indexes`, allocated at
+ * create/resize when the network is built for training; backward adds each output delta to
+ * that input's delta.
  * Non-goals: maxpool_depth, out_channels, antialiasing.
  */
 #include <float.h>
@@ -22,7 +25,14 @@ enum { MAXPOOL_MAX_SIZE = 1024 };
 struct maxpool {
     struct layer base;
     int size, stride_x, stride_y, padding;
+    int *indexes; /* (batch, c, out_h, out_w): arg-max offset into the batch input; training only */
 };
+
+static void maxpool_alloc_train(struct maxpool *m, int train)
+{
+    free(m->indexes);
+    m->indexes = train ? xcalloc((size_t)m->base.batch * m->base.outputs, sizeof(int)) : NULL;
+}
 
 static int maxpool_shape(const struct maxpool *m, const struct build_ctx *bc, int *oh, int *ow)
 {
@@ -57,6 +67,7 @@ static struct layer *maxpool_create(struct cfg_section *s, const struct build_ct
         goto fail;
     }
     if (layer_init_common(&m->base, &maxpool_ops, bc, bc->c, oh, ow)) goto fail;
+    maxpool_alloc_train(m, bc->train);
     return &m->base;
 fail:
     free(m);
@@ -69,6 +80,7 @@ static int maxpool_resize(struct layer *l, const struct build_ctx *bc)
     int oh, ow;
     if (maxpool_shape(m, bc, &oh, &ow)) return -1;
     if (layer_init_common(l, &maxpool_ops, bc, bc->c, oh, ow)) return -1;
+    maxpool_alloc_train(m, bc->train);
     return 0;
 }
 
@@ -76,10 +88,15 @@ static void maxpool_forward(struct layer *l, struct net_state *st)
 {
     const struct maxpool *m = (const struct maxpool *)l;
     int off = m->padding / 2;
+    int *idx_all = st->train ? m->indexes : NULL;
+    DN_ASSERT(!st->train || idx_all, "layer %d: training forward, but the network was not built for training",
+              l->index);
     for (int b = 0; b < l->batch; b++) {
         for (int ch = 0; ch < l->c; ch++) {
-            const float *in = st->input + ((size_t)b * l->c + ch) * l->h * l->w;
-            float *out = l->output + ((size_t)b * l->c + ch) * l->out_h * l->out_w;
+            size_t in_off = ((size_t)b * l->c + ch) * l->h * l->w;
+            size_t out_off = ((size_t)b * l->c + ch) * l->out_h * l->out_w;
+            const float *in = st->input + in_off;
+            float *out = l->output + out_off;
             for (int i = 0; i < l->out_h; i++) {
                 int y0 = i * m->stride_y - off, y1 = y0 + m->size;
                 if (y0 < 0) y0 = 0;
@@ -89,16 +106,30 @@ static void maxpool_forward(struct layer *l, struct net_state *st)
                     if (x0 < 0) x0 = 0;
                     if (x1 > l->w) x1 = l->w;
                     float best = -FLT_MAX;
+                    int arg = y0 * l->w + x0;
                     for (int y = y0; y < y1; y++) {
                         const float *row = in + (size_t)y * l->w;
                         for (int x = x0; x < x1; x++)
-                            if (row[x] > best) best = row[x];
+                            if (row[x] > best) {
+                                best = row[x];
+                                arg = y * l->w + x;
+                            }
                     }
                     out[i * l->out_w + j] = best;
+                    if (idx_all) idx_all[out_off + (size_t)i * l->out_w + j] = (int)in_off + arg;
                 }
             }
         }
     }
+}
+
+static void maxpool_backward(struct layer *l, struct net_state *st)
+{
+    const struct maxpool *m = (const struct maxpool *)l;
+    if (!st->delta) return;
+    DN_ASSERT(m->indexes && l->delta, "layer %d: backward without training buffers", l->index);
+    size_t n = (size_t)l->batch * l->outputs;
+    for (size_t k = 0; k < n; k++) st->delta[m->indexes[k]] += l->delta[k];
 }
 
 static void maxpool_describe(const struct layer *l, char *buf, size_t n)
@@ -110,6 +141,7 @@ static void maxpool_describe(const struct layer *l, char *buf, size_t n)
 
 static void maxpool_destroy(struct layer *l)
 {
+    free(((struct maxpool *)l)->indexes);
     layer_free_common(l);
     free(l);
 }
@@ -119,6 +151,7 @@ const struct layer_ops maxpool_ops = {
     .kind = LAYER_MAXPOOL,
     .create = maxpool_create,
     .forward = maxpool_forward,
+    .backward = maxpool_backward,
     .resize = maxpool_resize,
     .describe = maxpool_describe,
     .destroy = maxpool_destroy,

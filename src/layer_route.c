@@ -112,6 +112,26 @@ static void route_forward(struct layer *l, struct net_state *st)
     }
 }
 
+/* Each source's slice of this layer's delta is added back into the same slice of the source
+ * layer's delta (read through st->net; sources without a delta buffer are skipped). */
+static void route_backward(struct layer *l, struct net_state *st)
+{
+    struct route *r = (struct route *)l;
+    size_t off = 0;
+    for (int i = 0; i < r->n; i++) {
+        struct layer *s = st->net->layers[r->src[i]]; /* borrowed */
+        size_t part = (size_t)s->outputs / r->groups;
+        if (s->delta) {
+            for (int b = 0; b < l->batch; b++) {
+                const float *d = l->delta + (size_t)b * l->outputs + off;
+                float *sd = s->delta + (size_t)b * s->outputs + part * r->group_id;
+                for (size_t k = 0; k < part; k++) sd[k] += d[k];
+            }
+        }
+        off += part;
+    }
+}
+
 static void route_describe(const struct layer *l, char *buf, size_t n)
 {
     const struct route *r = (const struct route *)l;
@@ -134,6 +154,7 @@ const struct layer_ops route_ops = {
     .kind = LAYER_ROUTE,
     .create = route_create,
     .forward = route_forward,
+    .backward = route_backward,
     .resize = route_resize,
     .describe = route_describe,
     .destroy = route_destroy,

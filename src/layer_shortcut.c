@@ -7,7 +7,10 @@
  * Output = act(previous output + sum of the `from` outputs), element-wise. Unlike darknet,
  * a `from` layer whose shape differs from the previous layer's is an error (darknet silently
  * adds a shorter tensor to the first elements only).
- * Backward (training): delta * act' is added to the previous layer and every `from` layer.
+ * Backward (training): delta * act' is added to the previous layer and every `from` layer
+ * (their deltas are reached through st->net). The pre-activation sum is kept for
+ * activations whose derivative needs it (mish, hard_mish, swish), in a buffer allocated at
+ * create/resize when the network is built for training.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,16 @@ struct shortcut {
     int n;
     int *src; /* [n] absolute layer indices */
     enum activation act;
+    float *act_in; /* (batch, c, h, w): pre-activation sum; training + activation_needs_input only */
 };
+
+static void shortcut_alloc_train(struct shortcut *sc, int train)
+{
+    free(sc->act_in);
+    sc->act_in = train && activation_needs_input(sc->act)
+                     ? xcalloc((size_t)sc->base.batch * sc->base.outputs, sizeof(float))
+                     : NULL;
+}
 
 static struct layer *shortcut_create(struct cfg_section *s, const struct build_ctx *bc)
 {
@@ -76,6 +88,7 @@ static struct layer *shortcut_create(struct cfg_section *s, const struct build_c
         sc->src[i] = idx;
     }
     if (layer_init_common(&sc->base, &shortcut_ops, bc, bc->c, bc->h, bc->w)) goto fail;
+    shortcut_alloc_train(sc, bc->train);
     return &sc->base;
 fail:
     free(sc->src);
@@ -86,6 +99,7 @@ fail:
 static int shortcut_resize(struct layer *l, const struct build_ctx *bc)
 {
     if (layer_init_common(l, &shortcut_ops, bc, bc->c, bc->h, bc->w)) return -1;
+    shortcut_alloc_train((struct shortcut *)l, bc->train);
     return 0;
 }
 
@@ -98,7 +112,29 @@ static void shortcut_forward(struct layer *l, struct net_state *st)
         const float *f = st->net->layers[sc->src[i]]->output; /* borrowed */
         for (size_t k = 0; k < n; k++) l->output[k] += f[k];
     }
+    if (st->train && activation_needs_input(sc->act)) {
+        DN_ASSERT(sc->act_in, "layer %d: training forward, but the network was not built for training",
+                  l->index);
+        memcpy(sc->act_in, l->output, n * sizeof(float));
+    }
     activation_forward(l->output, (long)n, sc->act);
+}
+
+static void add_into(float *dst, const float *src, size_t n)
+{
+    for (size_t k = 0; k < n; k++) dst[k] += src[k];
+}
+
+static void shortcut_backward(struct layer *l, struct net_state *st)
+{
+    struct shortcut *sc = (struct shortcut *)l;
+    size_t n = (size_t)l->batch * l->outputs;
+    activation_backward(l->output, sc->act_in, (long)n, sc->act, l->delta);
+    if (st->delta) add_into(st->delta, l->delta, n);
+    for (int i = 0; i < sc->n; i++) {
+        float *fd = st->net->layers[sc->src[i]]->delta; /* borrowed */
+        if (fd) add_into(fd, l->delta, n);
+    }
 }
 
 static void shortcut_describe(const struct layer *l, char *buf, size_t n)
@@ -112,6 +148,7 @@ static void shortcut_destroy(struct layer *l)
 {
     struct shortcut *sc = (struct shortcut *)l;
     free(sc->src);
+    free(sc->act_in);
     layer_free_common(l);
     free(sc);
 }
@@ -121,6 +158,7 @@ const struct layer_ops shortcut_ops = {
     .kind = LAYER_SHORTCUT,
     .create = shortcut_create,
     .forward = shortcut_forward,
+    .backward = shortcut_backward,
     .resize = shortcut_resize,
     .describe = shortcut_describe,
     .destroy = shortcut_destroy,

@@ -4,6 +4,9 @@
  * cfg keys: stride (2; negative = downsample by |stride|), scale (1).
  * Forward: nearest neighbour, out(c, y, x) = scale * in(c, y/s, x/s); out = in * s.
  * Downsampling (negative stride) averages nothing: it keeps every s-th sample scaled.
+ * Backward (training), the exact adjoint of the forward: upsampling adds scale * (sum of
+ * each s x s output block) to the input pixel it came from; downsampling adds
+ * scale * delta to the sampled pixel (y*s, x*s) only.
  * Non-goals: interpolating upsampling.
  */
 #include <stdio.h>
@@ -79,6 +82,27 @@ static void upsample_forward(struct layer *l, struct net_state *st)
     }
 }
 
+static void upsample_backward(struct layer *l, struct net_state *st)
+{
+    const struct upsample *u = (const struct upsample *)l;
+    if (!st->delta) return;
+    int s = u->stride;
+    for (int bc = 0; bc < l->batch * l->c; bc++) {
+        float *din = st->delta + (size_t)bc * l->h * l->w;
+        const float *d = l->delta + (size_t)bc * l->out_h * l->out_w;
+        for (int y = 0; y < l->out_h; y++) {
+            const float *row = d + (size_t)y * l->out_w;
+            if (u->reverse) {
+                float *dst = din + (size_t)y * s * l->w;
+                for (int x = 0; x < l->out_w; x++) dst[(size_t)x * s] += u->scale * row[x];
+            } else {
+                float *dst = din + (size_t)(y / s) * l->w;
+                for (int x = 0; x < l->out_w; x++) dst[x / s] += u->scale * row[x];
+            }
+        }
+    }
+}
+
 static void upsample_describe(const struct layer *l, char *buf, size_t n)
 {
     const struct upsample *u = (const struct upsample *)l;
@@ -97,6 +121,7 @@ const struct layer_ops upsample_ops = {
     .kind = LAYER_UPSAMPLE,
     .create = upsample_create,
     .forward = upsample_forward,
+    .backward = upsample_backward,
     .resize = upsample_resize,
     .describe = upsample_describe,
     .destroy = upsample_destroy,
