@@ -27,6 +27,7 @@
  */
 #include "layer_yolo.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,21 +676,17 @@ static void pass_c(struct yolo *y, int b)
 
 /* ------------------------------------------------------------- objectness terms, focal */
 
-/* Focal delta of one unit: -dFL/d(input). With new_coords=1 the input is the probability o
- * (the conv before applies sigma'), so the logit gradient is divided by o(1-o). */
-static float unit_focal_delta(const struct yolo *y, float in, float t, float alpha)
+/* Focal delta -dFL/d(input) of one unit and its FL value (*fl). With new_coords=1 the input
+ * is the probability o (the conv before applies sigma'), so the logit gradient is divided by
+ * o(1-o). A non-finite input gives 0 and 0 (the stock NaN handling leaves nothing to learn). */
+static float unit_focal(const struct yolo *y, float in, float t, float alpha, double *fl)
 {
-    if (!y->new_coords) return isfinite(in) ? focal_delta(in, t, alpha, y->focal_gamma) : 0;
-    double o = in, s = o * (1 - o);
-    if (!(s > 0)) return 0; /* saturated or non-finite: sigma' = 0 upstream anyway */
-    double d = focal_delta_d(focal_logit_d(o), t, alpha, y->focal_gamma) / s;
-    return (float)fmax(fmin(d, 3.0e38), -3.0e38);
-}
-
-static double unit_focal_value(const struct yolo *y, float in, float t, float alpha)
-{
-    double x = y->new_coords ? focal_logit_d(in) : in;
-    return isfinite(x) ? focal_loss_value_d(x, t, alpha, y->focal_gamma) : 0;
+    double x = y->new_coords ? focal_logit_d(in) : in, s = 1;
+    *fl = 0;
+    if (y->new_coords) s = (double)in * (1 - (double)in);
+    if (!isfinite(x) || !(s > 0)) return 0;
+    double d = focal_eval_d(x, t, alpha, y->focal_gamma, fl) / s;
+    return (float)fmax(fmin(d, FLT_MAX), -FLT_MAX);
 }
 
 /* After all images: counts positive/negative objectness sites, then the explicit objectness
@@ -718,8 +715,9 @@ static void objectness_finish(struct yolo *y, struct train_ctx *c)
         if (!y->focal_loss) {
             obj += m * unit_bce(y, in, t);
         } else {
-            l->delta[oi] = m * scale * unit_focal_delta(y, in, t, alpha);
-            obj += (double)m * scale * unit_focal_value(y, in, t, alpha);
+            double fl;
+            l->delta[oi] = m * scale * unit_focal(y, in, t, alpha, &fl);
+            obj += (double)m * scale * fl;
         }
     }
     if (y->cls_t) { /* focal_class: deferred class sites */
@@ -728,8 +726,9 @@ static void objectness_finish(struct yolo *y, struct train_ctx *c)
             if (m == 0) continue;
             size_t slot = r / ((size_t)y->classes * hw), k = (r / hw) % y->classes, loc = r % hw;
             size_t ci = yolo_index(l, (int)(slot / y->n), (int)(slot % y->n), 5 + (int)k, (int)loc);
-            l->delta[ci] = m * unit_focal_delta(y, c->in[ci], y->cls_t[r], alpha);
-            c->cls += (double)m * unit_focal_value(y, c->in[ci], y->cls_t[r], alpha);
+            double fl;
+            l->delta[ci] = m * unit_focal(y, c->in[ci], y->cls_t[r], alpha, &fl);
+            c->cls += (double)m * fl;
         }
     }
     y->loss.obj = obj / l->batch;
