@@ -698,3 +698,28 @@ TEST(yolo_focal_cost_ratio)
     CHECK(ratio < 1.5); /* loose: timing noise on shared machines; the target is 1.10 */
     free(truth);
 }
+
+/* the shipped focal cfgs parse cleanly (no unused or unknown key) and differ from the stock
+ * ones only in their [yolo] focal keys */
+TEST(yolo_focal_shipped_cfgs)
+{
+    static const char *const cfgs[] = {"cfg/yolov4-focal.cfg", "cfg/yolov4-tiny-focal.cfg"};
+    for (int i = 0; i < 2; i++) {
+        test_capture_begin();
+        struct net *net = net_parse(cfgs[i], 0, 1);
+        const char *err = test_capture_end();
+        CHECK(net != NULL);
+        CHECK(strstr(err, "warning") == NULL && strstr(err, "error") == NULL);
+        if (!net) continue;
+        int n_yolo = 0;
+        for (int k = 0; k < net->n; k++) {
+            if (net->layers[k]->ops->kind != LAYER_YOLO) continue;
+            char row[256];
+            net->layers[k]->ops->describe(net->layers[k], row, sizeof row);
+            CHECK_CONTAINS(row, "focal objectness");
+            n_yolo++;
+        }
+        CHECK_EQ_INT(n_yolo, i ? 2 : 3);
+        net_free(net);
+    }
+}
