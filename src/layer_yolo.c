@@ -404,7 +404,11 @@ static inline void obj_set(struct yolo *y, size_t oi, size_t site, float t, floa
 static double unit_bce(const struct yolo *y, float in, float t)
 {
     double x = y->new_coords ? focal_logit_d(in) : in;
-    return isfinite(x) ? focal_bce_d(x, t) : 0;
+    if (!isfinite(x)) return 0;
+    /* hard targets need one softplus; the values equal focal_bce_d's (0 * finite + v = v) */
+    if (t == 0) return focal_softplus(x);
+    if (t == 1) return focal_softplus(-x);
+    return focal_bce_d(x, t);
 }
 
 /* ------------------------------------------------------------------ class delta (§6) */
@@ -637,8 +641,11 @@ static void pass_b(struct yolo *y, struct train_ctx *c, int b)
             float iou = box_iou(ab, shape);
             if (iou > best) best = iou, best_k = k;
         }
-        for (int a = 0; a < y->n; a++)
-            if (y->mask[a] == best_k) assign(y, c, b, tr, a, i, j); /* O4 */
+        for (int a = 0; a < y->n; a++) {
+            if (y->mask[a] != best_k) continue;
+            assign(y, c, b, tr, a, i, j); /* O4, at the first slot holding k* */
+            break;
+        }
         if (y->iou_thresh < 1) {
             for (int a = 0; a < y->n; a++) {
                 int k = y->mask[a];
