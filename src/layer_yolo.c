@@ -399,16 +399,17 @@ static inline void obj_set(struct yolo *y, size_t oi, size_t site, float t, floa
     y->obj_m[site] = m;
 }
 
-/* Binary cross-entropy of a logistic unit whose layer input is `in` (the logit with
- * new_coords=0; the probability itself with new_coords=1). */
-static double unit_bce(const struct yolo *y, float in, float t)
+/* Explicit stock loss of one logistic unit with target t, whose negative input-gradient is the
+ * stock delta (t - o): with new_coords=0 the input is the logit and this is BCE; with
+ * new_coords=1 the input is the probability o itself and this is 1/2 (t - o)^2. */
+static double unit_stock_loss(const struct yolo *y, float in, float t)
 {
-    double x = y->new_coords ? focal_logit_d(in) : in;
-    if (!isfinite(x)) return 0;
+    if (!isfinite(in)) return 0;
+    if (y->new_coords) return 0.5 * ((double)t - in) * ((double)t - in);
     /* hard targets need one softplus; the values equal focal_bce_d's (0 * finite + v = v) */
-    if (t == 0) return focal_softplus(x);
-    if (t == 1) return focal_softplus(-x);
-    return focal_bce_d(x, t);
+    if (t == 0) return focal_softplus(in);
+    if (t == 1) return focal_softplus(-(double)in);
+    return focal_bce_d(in, t);
 }
 
 /* ------------------------------------------------------------------ class delta (§6) */
@@ -440,14 +441,14 @@ static void class_delta(struct yolo *y, struct train_ctx *c, int b, int a, int l
         float v = y_pos - p[cls * hw];
         if (isfinite(v)) d[cls * hw] = v;
         d[cls * hw] *= mu;
-        c->cls += mu * unit_bce(y, z[cls * hw], y_pos);
+        c->cls += mu * unit_stock_loss(y, z[cls * hw], y_pos);
         return;
     }
     for (int k = 0; k < y->classes; k++) {
         float t = k == cls ? y_pos : y_neg, v = t - p[k * hw];
         if (isfinite(v)) d[k * hw] = v;
         double m = k == cls && y->cls_mult ? mu * y->cls_normalizer : 1;
-        c->cls += m * unit_bce(y, z[k * hw], t);
+        c->cls += m * unit_stock_loss(y, z[k * hw], t);
     }
     if (y->cls_mult) d[cls * hw] *= mu * y->cls_normalizer;
 }
@@ -720,7 +721,7 @@ static void objectness_finish(struct yolo *y, struct train_ctx *c)
         size_t oi = yolo_index(l, (int)bi, (int)a, 4, (int)loc);
         float t = y->obj_t[s], in = c->in[oi];
         if (!y->focal_loss) {
-            obj += m * unit_bce(y, in, t);
+            obj += m * unit_stock_loss(y, in, t);
         } else {
             double fl;
             l->delta[oi] = m * scale * unit_focal(y, in, t, alpha, &fl);

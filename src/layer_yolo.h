@@ -24,7 +24,8 @@ int yolo_get_detections(const struct layer *l, int net_w, int net_h, int img_w, 
 /* Per-term loss of the LAST training forward of a [yolo] layer, each summed over the
  * mini-batch and divided by the batch: box (MSE: the explicit loss whose negative gradient is
  * the box delta; IoU losses: iou_normalizer*mu*sum(1 - IoU-kind)), obj (stock BCE, or FL with
- * focal_loss=1, with the deltas' multipliers), cls (BCE, or FL with focal_class=1).
+ * focal_loss=1, with the deltas' multipliers), cls (BCE, or FL with focal_class=1); with
+ * new_coords=1 the stock obj/cls terms are 1/2 (t - o)^2, whose gradient the stock delta is.
  * cost = darknet's cost (yolo_layer.md §9, what the iteration loss averages); count = assign()
  * calls; avg_iou = sum IoU / max(1, count); positives/negatives = objectness sites with a
  * target > 0 / = 0 (ignored sites excluded). All zero before the first training forward. */

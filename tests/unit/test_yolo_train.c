@@ -382,14 +382,21 @@ static double total_loss(struct net *net, const float *in, const float *truth)
 
 /* Two images, three truths; checks delta == -dL/dinput at every input. Returns the number of
  * inputs compared (all of them). */
+static int fd_check_range(const char *extra, float tol, float lo, float hi);
 static int fd_check(const char *extra, float tol)
+{
+    return fd_check_range(extra, tol, -1.5f, 1.5f);
+}
+
+/* inputs drawn from [lo, hi): logits, or probabilities for new_coords=1 */
+static int fd_check_range(const char *extra, float tol, float lo, float hi)
 {
     struct net *net = ynet_batch("yfd.cfg", extra, 2, 1);
     CHECK(net != NULL);
     if (!net) return 0;
     float in[2 * OUTS];
     unsigned long long rs = 99;
-    for (int k = 0; k < 2 * OUTS; k++) in[k] = test_rand_uniform(&rs, -1.5f, 1.5f);
+    for (int k = 0; k < 2 * OUTS; k++) in[k] = test_rand_uniform(&rs, lo, hi);
     float truth[2 * MAXB * 5] = {0.3f, 0.6f, 0.5f, 0.4f, 1, 0.8f, 0.2f, 0.2f, 0.3f, 0,
                                  [MAXB * 5] = 0.55f, 0.45f, 0.7f, 0.6f, 1};
     struct layer *l = yrun(net, in, truth);
@@ -398,7 +405,7 @@ static int fd_check(const char *extra, float tol)
     double worst = 0;
     int n = 0;
     for (int k = 0; k < 2 * OUTS; k++) {
-        float h = 1e-2f, x0 = in[k];
+        float h = hi - lo < 1 ? 2e-3f : 1e-2f, x0 = in[k]; /* probabilities: smaller step */
         in[k] = x0 + h;
         double lp = total_loss(net, in, truth);
         in[k] = x0 - h;
@@ -419,6 +426,15 @@ TEST(yolo_train_fd_stock)
     CHECK_EQ_INT(fd_check("iou_normalizer=0.5\nignore_thresh=0.95\n", 2e-3f), 2 * OUTS);
     CHECK_EQ_INT(fd_check("scale_x_y=1.1\nobj_normalizer=3\nignore_thresh=0.95\n", 2e-3f), 2 * OUTS);
     CHECK_EQ_INT(fd_check("counters_per_class=10,30\ncls_normalizer=0.7\nignore_thresh=0.95\n", 2e-3f), 2 * OUTS);
+}
+
+/* new_coords=1: the input is already a probability; stock objectness/class losses are
+ * 1/2 (t - o)^2, MSE boxes use the sqrt targets, focal divides by o(1-o) */
+TEST(yolo_train_fd_new_coords)
+{
+    CHECK_EQ_INT(fd_check_range("new_coords=1\nscale_x_y=2\nignore_thresh=0.95\n", 2e-3f, 0.1f, 0.9f), 2 * OUTS);
+    CHECK_EQ_INT(fd_check_range("new_coords=1\nfocal_loss=1\nfocal_class=1\nignore_thresh=0.95\n", 3e-3f, 0.1f, 0.9f),
+                 2 * OUTS);
 }
 
 TEST(yolo_train_fd_focal)
