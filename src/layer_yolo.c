@@ -415,7 +415,7 @@ static double unit_stock_loss(const struct yolo *y, float in, float t)
 /* ------------------------------------------------------------------ class delta (§6) */
 
 /* Class delta of class c at slot a, cell loc of image b, multiplier mu. focal_class defers
- * the value: the site's target/multiplier go to cls_t/cls_m and focal_finish computes it. */
+ * the value: the target/multiplier go to cls_t/cls_m and objectness_finish computes it. */
 static void class_delta(struct yolo *y, struct train_ctx *c, int b, int a, int loc, int cls, float mu)
 {
     struct layer *l = &y->base;
