@@ -106,6 +106,31 @@ float focal_delta(float x, float t, float alpha, float gamma)
     return (float)v;
 }
 
+double focal_eval_d(double x, double t, double alpha, double gamma, double *value)
+{
+    /* One exp and one log1p serve p, q and both softplus terms: with e = exp(-|x|),
+     * softplus(|x|) = |x| + log1p(e) and softplus(-|x|) = log1p(e). Each quantity is formed
+     * with the same operations as in the separate functions, so results are identical. */
+    double ax = fabs(x), e = exp(-ax), lg = log1p(e);
+    double big = 1.0 / (1.0 + e), small = e / (1.0 + e);
+    double p = x >= 0 ? big : small, q = x >= 0 ? small : big;
+    double sp_pos = ax > 0 ? ax + lg : lg, sp_neg = lg; /* softplus(|x|), softplus(-|x|) */
+    double sp_x = x > 0 ? sp_pos : sp_neg, sp_mx = x > 0 ? sp_neg : (-x > 0 ? sp_pos : sp_neg);
+    double bce = t * sp_mx + (1.0 - t) * sp_x;
+    double d = t * q - (1.0 - t) * p;
+    double w = balance_weight(t, alpha);
+    if (gamma == 0) {
+        *value = w * 1.0 * bce;
+        return w * d;
+    }
+    double ad = fabs(d), m = pow(ad, gamma);
+    *value = w * m * bce;
+    if (ad == 0) return 0;
+    double r = p * q / ad;
+    double sg = d > 0 ? 1.0 : -1.0;
+    return w * (gamma * m * r * sg * bce + m * d);
+}
+
 float focal_delta_p(float x, float t, const struct focal_params *fp)
 {
     return focal_delta(x, t, fp->alpha, fp->gamma);

@@ -42,6 +42,10 @@ double focal_loss_value_d(double x, double t, double alpha, double gamma);
 double focal_delta_d(double x, double t, double alpha, double gamma);
 float focal_delta(float x, float t, float alpha, float gamma);
 
+/* focal_delta_d and focal_loss_value_d in one call (shared exp/log1p): returns the delta and
+ * stores FL in *value; both are bit-identical to the separate functions. */
+double focal_eval_d(double x, double t, double alpha, double gamma, double *value);
+
 /* Same, taking the settings struct (the alpha field is used as is; resolve auto first). */
 float focal_delta_p(float x, float t, const struct focal_params *fp);
 

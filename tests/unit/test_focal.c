@@ -473,3 +473,20 @@ TEST(focal_cli_errors)
         CHECK_STR_EQ(out_buf, "");
     }
 }
+
+/* the combined call used by [yolo] equals the two separate functions bit for bit */
+TEST(focal_eval_matches_separate)
+{
+    for (int a = 0; a < 3; a++)
+        for (int g = 0; g < 5; g++)
+            for (int k = 0; k < 4; k++)
+                for (int i = 0; i < NXS; i++) {
+                    double v, dl = focal_eval_d(xs[i], targets[k], alphas[a], gammas[g], &v);
+                    double dl2 = focal_delta_d(xs[i], targets[k], alphas[a], gammas[g]);
+                    double v2 = focal_loss_value_d(xs[i], targets[k], alphas[a], gammas[g]);
+                    CHECK(memcmp(&dl, &dl2, sizeof dl) == 0);
+                    CHECK(memcmp(&v, &v2, sizeof v) == 0);
+                }
+    double v, dl = focal_eval_d(-0.0, 1, 0.25, 2, &v);
+    CHECK(dl == focal_delta_d(-0.0, 1, 0.25, 2) && v == focal_loss_value_d(-0.0, 1, 0.25, 2));
+}
