@@ -3,7 +3,7 @@
  * hand-built cases (one truth, known logits, a 2x2 grid), the IoU-family box gradient against
  * finite differences of the spec's similarity functions, finite differences of the explicit
  * loss through the whole layer (stock and focal), the focal options (spec focal.md) and their
- * cfg diagnostics, obj_prior, and the focal/stock cost ratio.
+ * cfg diagnostics and obj_prior. (The focal/stock cost ratio is measured by `make bench`, not here.)
  *
  * Geometry of the hand cases: [net] 8x8 -> [maxpool] 4/4 -> [yolo] on a 2x2 grid; anchors
  * (2,2) (6,4) (5,3) px, classes=2, mask=0,1,2. The truth (0.3, 0.6, 0.5, 0.4) class 1 lies in
@@ -645,85 +645,6 @@ TEST(yolo_focal_cfg_errors)
     struct net *net = ynet("yalias.cfg", "focal_loss=1\nalpha=auto\ngamma=0.5\n");
     CHECK(net != NULL);
     net_free(net);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* cost of focal vs stock on yolov4-tiny head sizes, batch 16                             */
-/* ------------------------------------------------------------------------------------ */
-
-static struct net *time_net(int focal, int grid, int batch)
-{
-    char path[256], text[1024];
-    snprintf(path, sizeof path, "%s/ytime%d_%d.cfg", test_tmpdir(), focal, grid);
-    snprintf(text, sizeof text,
-             "[net]\nbatch=%d\nwidth=%d\nheight=%d\nchannels=255\n"
-             "[yolo]\nmask=3,4,5\nanchors=10,14, 23,27, 37,58, 81,82, 135,169, 344,319\nnum=6\nclasses=80\n"
-             "max=%d\nignore_thresh=0.7\nscale_x_y=1.05\niou_loss=ciou\niou_normalizer=0.07\n%s",
-             batch, grid, grid, MAXB * 4, focal ? "focal_loss=1\nfocal_alpha=0.25\nfocal_gamma=2\n" : "");
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-    dn_quiet = 1;
-    struct net *net = net_parse(path, 1, 1);
-    dn_quiet = 0;
-    /* the head sees net-input-relative truths: the grid stands in for a 416-pixel input */
-    net->w = net->h = 416;
-    return net;
-}
-
-/* Minimum over reps of one training forward (decode + deltas + loss) of each net, alternating
- * stock and focal so that machine load affects both alike. */
-static void time_heads(struct net *nets[2], const float *truth, const float *in, int reps, double best[2])
-{
-    best[0] = best[1] = 1e30;
-    dn_quiet = 1;
-    for (int r = 0; r < reps; r++)
-        for (int k = 0; k < 2; k++) {
-            struct layer *l = nets[k]->layers[0];
-            struct net_state st = {.net = nets[k], .input = in, .workspace = nets[k]->workspace, .train = 1,
-                                   .truth = truth, .max_boxes = MAXB * 4};
-            double t0 = dn_now_ms();
-            l->ops->forward(l, &st);
-            double t = dn_now_ms() - t0;
-            if (t < best[k]) best[k] = t;
-        }
-    dn_quiet = 0;
-}
-
-TEST(yolo_focal_cost_ratio)
-{
-    enum { B = 16, NT = MAXB * 4 };
-    float *truth = calloc((size_t)B * NT * 5, sizeof(float));
-    unsigned long long rs = 11;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < 12; t++) {
-            float *tr = truth + ((size_t)b * NT + t) * 5;
-            tr[0] = test_rand_uniform(&rs, 0.05f, 0.95f);
-            tr[1] = test_rand_uniform(&rs, 0.05f, 0.95f);
-            tr[2] = test_rand_uniform(&rs, 0.02f, 0.6f);
-            tr[3] = test_rand_uniform(&rs, 0.02f, 0.6f);
-            tr[4] = (float)(t * 7 % 80);
-        }
-    double stock = 0, focal = 0;
-    static const int grids[2] = {13, 26};
-    for (int g = 0; g < 2; g++) {
-        size_t n = (size_t)B * 255 * grids[g] * grids[g];
-        float *in = malloc(n * sizeof(float));
-        for (size_t k = 0; k < n; k++) in[k] = test_rand_uniform(&rs, -4, 2);
-        struct net *nets[2] = {time_net(0, grids[g], B), time_net(1, grids[g], B)};
-        double best[2];
-        time_heads(nets, truth, in, 9, best);
-        stock += best[0];
-        focal += best[1];
-        net_free(nets[0]);
-        net_free(nets[1]);
-        free(in);
-    }
-    double ratio = focal / stock;
-    printf("# yolov4-tiny heads (13x13, 26x26), batch 16: stock %.2f ms, focal %.2f ms, ratio %.3f\n", stock,
-           focal, ratio);
-    CHECK(ratio < 1.5); /* loose: timing noise on shared machines; the target is 1.10 */
-    free(truth);
 }
 
 /* the shipped focal cfgs parse cleanly (no unused or unknown key) and differ from the stock
