@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "args.h"
@@ -117,6 +118,11 @@ static int read_truths(const char *image_path, int classes, int quiet, struct la
     *out = NULL;
     *missing = 0;
     if (labels_path(image_path, lp, sizeof lp)) {
+        *missing = 1;
+        return 0;
+    }
+    if (access(lp, F_OK)) { /* darknet: normal for images without objects; not an error */
+        if (!quiet) dn_warn("%s: warning: no label file for %s (taken as no objects)", lp, image_path);
         *missing = 1;
         return 0;
     }
@@ -311,6 +317,12 @@ int detector_map_main(int argc, char **argv)
     snprintf(from, sizeof from, "%s:%d: names=%s", df.path, df.names_line, df.names);
     char **names = names_load(df.names, from, &n_names);
     if (!names) goto out;
+    const char *valid = df.valid ? df.valid : "data/train.txt";
+    if (!df.valid) dn_info("valid: Using default '%s'", valid);
+    if (access(valid, R_OK)) { /* before the (possibly slow) network load */
+        dn_error("%s: error: cannot open valid list (valid= in %s): %s", valid, df.path, strerror(errno));
+        goto out;
+    }
     net = eval_load_net(pos[1], pos[2], o.quiet);
     if (!net) goto out;
     int last = net_last_of_kind(net, LAYER_YOLO);
@@ -323,8 +335,6 @@ int detector_map_main(int argc, char **argv)
         dn_error("%s: error: %d names but classes=%d in the [yolo] layers of %s", df.names, n_names, classes, pos[1]);
         goto out;
     }
-    const char *valid = df.valid ? df.valid : "data/train.txt";
-    if (!df.valid) dn_info("valid: Using default '%s'", valid);
     o.difficult_list = df.difficult;
     if (map_evaluate(net, valid, names, classes, &o, &r)) goto out;
     map_print_table(&r, names, stdout);

@@ -178,6 +178,15 @@ expect_fail "map: names count != classes" "n3.names: error: 3 names but classes=
 expect_fail "map: missing weights" "nosuch.weights: error: cannot open weights" "$BIN" detector map map.data "$D/tiny.cfg" nosuch.weights
 expect_fail "map: unknown flag" "unknown flag -thres" "$BIN" detector map map.data "$D/tiny.cfg" tiny.weights -thres 0.3
 expect_fail "map: -points 1" "-points 0 or >= 2" "$BIN" detector map map.data "$D/tiny.cfg" tiny.weights -points 1
+# difficult= list parallel to valid: each image's difficult labels come from dif/<same name>.txt
+mkdir -p dif; sed 's#^ds/#dif/#' valid.txt > dif.txt
+for f in ds/*.txt; do cp "$f" "dif/$(basename "$f")"; done
+printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\ndifficult=dif.txt\n' > dif.data
+out=$("$BIN" detector map dif.data "$D/tiny.cfg" tiny.weights -quiet 2>/dev/null); rc=$?
+if [ $rc -eq 0 ] && grep -q 'mean average precision (mAP@0.50)' <<<"$out"; then ok "map: difficult= list"
+else bad "map: difficult= list" "rc=$rc"; fi
+head -n 2 dif.txt > dif2.txt; printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\ndifficult=dif2.txt\n' > dif2.data
+expect_fail "map: difficult list length differs" "dif2.txt: error: 2 lines, the valid list valid.txt has 6" "$BIN" detector map dif2.data "$D/tiny.cfg" tiny.weights
 mkdir -p results
 if "$BIN" detector valid map.data "$D/tiny.cfg" tiny.weights -out v_ 2>/dev/null && [ -s results/v_circle.txt ] && [ -s results/v_square.txt ] \
    && awk 'NF != 6 || $1 !~ /^00000000004[0-5]$/ || $3 < 1 || $4 < 1 || $5 > 96 || $6 > 80 { exit 1 }' results/v_circle.txt; then
