@@ -14,6 +14,7 @@
 #include "args.h"
 #include "box.h"
 #include "datafile.h"
+#include "detector_eval.h"
 #include "image.h"
 #include "layer_yolo.h"
 #include "network.h"
@@ -246,8 +247,10 @@ int detector_main(int argc, char **argv)
         return 1;
     }
     if (!strcmp(argv[1], "test")) return detector_test(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "train") || !strcmp(argv[1], "map") || !strcmp(argv[1], "valid") ||
-        !strcmp(argv[1], "calc_anchors")) {
+    if (!strcmp(argv[1], "map")) return detector_map_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "valid")) return detector_valid_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "calc_anchors")) return detector_calc_anchors_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "train")) {
         dn_error("error: detector %s is not implemented yet", argv[1]);
         return 1;
     }

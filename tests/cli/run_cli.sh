@@ -112,5 +112,110 @@ PY
 if [ "$size" = "$exp" ]; then ok "init: file size = header + 4 x parameters ($size)"; else bad "init: file size" "$size != $exp"; fi
 if "$BIN" focal table >/dev/null 2>&1; then ok "focal table runs"; else bad "focal table runs"; fi
 
+# --- evaluation: detector map / valid / calc_anchors on a generated 6-image dataset
+/usr/bin/python3 - <<'PY'
+import numpy as np, cv2, os
+rng = np.random.default_rng(2)
+os.makedirs("ds", exist_ok=True)
+paths = []
+for i in range(6):
+    W, H = 96, 80
+    img = np.full((H, W, 3), 40, np.uint8)
+    lines = []
+    for k in range(2):
+        c = int(rng.integers(0, 2)); w = rng.uniform(0.2, 0.4); h = rng.uniform(0.2, 0.4)
+        x = rng.uniform(w / 2, 1 - w / 2); y = rng.uniform(h / 2, 1 - h / 2)
+        x0, y0, x1, y1 = int((x - w / 2) * W), int((y - h / 2) * H), int((x + w / 2) * W), int((y + h / 2) * H)
+        if c == 0: cv2.ellipse(img, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, (255, 255, 255), -1)
+        else: cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 255), -1)
+        lines.append(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}")
+    cv2.imwrite(f"ds/00000000004{i}.jpg", img)
+    open(f"ds/00000000004{i}.txt", "w").write("\n".join(lines) + "\n")
+    paths.append(f"ds/00000000004{i}.jpg")
+open("valid.txt", "w").write("\n".join(paths) + "\n")
+open("ds/000000000040.txt", "a").write("7 0.5 0.5 0.1 0.1\n")          # line 3: class out of range
+open("valid_missing.txt", "w").write("\n".join(paths + ["ds/nosuch.jpg"]) + "\n")
+# calc_anchors: two clusters, 0.1x0.05 and 0.5x0.4 (+-0.01) -> 32x16 and 160x128 at 320x320
+os.makedirs("an", exist_ok=True)
+lst = []
+for i in range(20):
+    rows = []
+    for k in range(3):
+        big = (i + k) % 2
+        w = (0.5 if big else 0.1) + rng.uniform(-0.01, 0.01); h = (0.4 if big else 0.05) + rng.uniform(-0.01, 0.01)
+        rows.append(f"{k % 2} 0.5 0.5 {w:.5f} {h:.5f}")
+    open(f"an/a{i}.txt", "w").write("\n".join(rows) + "\n"); lst.append(f"an/a{i}.jpg")
+open("an.txt", "w").write("\n".join(lst) + "\n")
+PY
+printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\n' > map.data
+out=$("$BIN" detector map map.data "$D/tiny.cfg" tiny.weights -json m.json 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && grep -qE '^ mean average precision \(mAP@0.50\) = [0-9.]+, or [0-9.]+ % $' <<<"$out" \
+   && grep -q '^class_id = 1, name = square, ap = ' <<<"$out" && grep -q '^mean average precision (mAP@0.50:0.95) = ' <<<"$out" \
+   && grep -q '^AP small (area < 32x32 px) = ' <<<"$out" && grep -q 'Total Detection Time' err.txt \
+   && grep -q '000000000040.txt:3: warning: class id 7 out of range' err.txt && grep -q 'bad label lines: 1' err.txt \
+   && /usr/bin/python3 - <<'PY'
+import json
+d = json.load(open("m.json"))
+keys = "iou_thresh thresh points map50 map50_95 ap_small precision recall f1 tp fp fn avg_iou detections truths classes pr_curve".split()
+assert all(k in d for k in keys), [k for k in keys if k not in d]
+assert d["truths"] == 12 and len(d["classes"]) == 2 and d["classes"][1]["name"] == "square"
+c = d["pr_curve"]; assert 0 < len(c["recall"]) == len(c["precision"]) == len(c["score"]) <= 500
+assert 0 <= d["map50"] <= 1 and d["map50_95"] <= d["map50"] + 1e-9
+PY
+then ok "map: table on stdout, JSON, bad label line reported and counted"
+else bad "map: happy path" "rc=$rc out=$(head -c 400 <<<"$out") err=$(tail -3 err.txt)"; fi
+out=$("$BIN" detector map map.data "$D/tiny.cfg" tiny.weights -points 11 -iou_thresh 0.75 -quiet 2>/dev/null)
+if grep -q 'IoU threshold = 75 %, used 11 Recall-points' <<<"$out" && grep -q 'mAP@0.75' <<<"$out"; then ok "map: -points 11 -iou_thresh 0.75"
+else bad "map: -points 11 -iou_thresh 0.75" "$out"; fi
+printf 'classes=2\nvalid=valid_missing.txt\nnames=tiny.names\n' > mis.data
+out=$("$BIN" detector map mis.data "$D/tiny.cfg" tiny.weights -quiet 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && grep -q 'nosuch.jpg' err.txt && grep -q '1 of 7 images could not be read' err.txt; then ok "map: missing image counted and skipped"
+else bad "map: missing image" "rc=$rc $(cat err.txt)"; fi
+printf 'classes=2\nvalid=nosuch.txt\nnames=tiny.names\n' > nv.data
+expect_fail "map: missing valid list" "nosuch.txt: error: cannot open valid list" "$BIN" detector map nv.data "$D/tiny.cfg" tiny.weights
+printf 'circle\nsquare\ntriangle\n' > n3.names; printf 'classes=2\nvalid=valid.txt\nnames=n3.names\n' > n3.data
+expect_fail "map: names count != classes" "n3.names: error: 3 names but classes=2" "$BIN" detector map n3.data "$D/tiny.cfg" tiny.weights
+expect_fail "map: missing weights" "nosuch.weights: error: cannot open weights" "$BIN" detector map map.data "$D/tiny.cfg" nosuch.weights
+expect_fail "map: unknown flag" "unknown flag -thres" "$BIN" detector map map.data "$D/tiny.cfg" tiny.weights -thres 0.3
+expect_fail "map: -points 1" "-points 0 or >= 2" "$BIN" detector map map.data "$D/tiny.cfg" tiny.weights -points 1
+# difficult= list parallel to valid: each image's difficult labels come from dif/<same name>.txt
+mkdir -p dif; sed 's#^ds/#dif/#' valid.txt > dif.txt
+for f in ds/*.txt; do cp "$f" "dif/$(basename "$f")"; done
+printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\ndifficult=dif.txt\n' > dif.data
+out=$("$BIN" detector map dif.data "$D/tiny.cfg" tiny.weights -quiet 2>/dev/null); rc=$?
+if [ $rc -eq 0 ] && grep -q 'mean average precision (mAP@0.50)' <<<"$out"; then ok "map: difficult= list"
+else bad "map: difficult= list" "rc=$rc"; fi
+head -n 2 dif.txt > dif2.txt; printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\ndifficult=dif2.txt\n' > dif2.data
+expect_fail "map: difficult list length differs" "dif2.txt: error: 2 lines, the valid list valid.txt has 6" "$BIN" detector map dif2.data "$D/tiny.cfg" tiny.weights
+mkdir -p results
+if "$BIN" detector valid map.data "$D/tiny.cfg" tiny.weights -out v_ 2>/dev/null && [ -s results/v_circle.txt ] && [ -s results/v_square.txt ] \
+   && awk 'NF != 6 || $1 !~ /^00000000004[0-5]$/ || $3 < 1 || $4 < 1 || $5 > 96 || $6 > 80 { exit 1 }' results/v_circle.txt; then
+    ok "valid: eval=voc per-class files, 1-based clipped corners"
+else bad "valid: eval=voc"; fi
+printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\neval=coco\n' > coco.data
+if "$BIN" detector valid coco.data "$D/tiny.cfg" tiny.weights 2>/dev/null && /usr/bin/python3 -c "
+import json; d = json.load(open('results/coco_results.json')); assert len(d) > 0
+assert {e['image_id'] for e in d} <= set(range(40, 46)) and {e['category_id'] for e in d} <= {1, 2}
+assert all(b[0] >= 0 and b[1] >= 0 and b[0] + b[2] <= 96.001 and b[1] + b[3] <= 80.001 for b in (e['bbox'] for e in d))"; then
+    ok "valid: eval=coco JSON"
+else bad "valid: eval=coco"; fi
+printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\neval=kitti\n' > kitti.data
+expect_fail "valid: eval=kitti not supported" "eval=kitti: not supported" "$BIN" detector valid kitti.data "$D/tiny.cfg" tiny.weights
+printf 'classes=2\nvalid=valid.txt\nnames=tiny.names\nresults=nodir\n' > nodir.data
+expect_fail "valid: missing results directory" "nodir/comp4_det_test_circle.txt: error: cannot write" "$BIN" detector valid nodir.data "$D/tiny.cfg" tiny.weights
+printf 'classes=2\ntrain=an.txt\n' > an.data
+out=$("$BIN" detector calc_anchors an.data -num_of_clusters 2 -width 320 -height 320 -show 2>/dev/null); rc=$?
+if [ $rc -eq 0 ] && /usr/bin/python3 - "$out" <<'PY'
+import sys, re
+line = [l for l in sys.argv[1].splitlines() if l.startswith("anchors = ")][0]
+v = [float(x) for x in re.findall(r"[0-9.]+", line)]
+assert len(v) == 4 and abs(v[0] - 32) <= 2 and abs(v[1] - 16) <= 2 and abs(v[2] - 160) <= 2 and abs(v[3] - 128) <= 2, v
+assert open("anchors.txt").read().strip() == line[len("anchors = "):].strip()
+assert open("counters_per_class.txt").read().strip() == "counters_per_class = 40, 20"
+PY
+then ok "calc_anchors: two clusters recovered, anchors.txt, counters"
+else bad "calc_anchors: two clusters" "rc=$rc $out"; fi
+expect_fail "calc_anchors: -width missing" "usage: darknet detector calc_anchors" "$BIN" detector calc_anchors an.data -num_of_clusters 2
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
