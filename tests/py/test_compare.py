@@ -257,6 +257,26 @@ class CompareEndToEndTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn('cannot start', r.stdout)
 
+    def test_parallel_jobs_and_progress(self):
+        r = self.compare('--jobs', '2', seeds='1,2', env={'FAKE_DARKNET_SLEEP': '0.05'})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(sorted(c[1] for c in self.invocations()), ['map'] * 4 + ['train'] * 4)
+        # progress lines name the run, its iteration out of the budget and an ETA
+        self.assertRegex(r.stdout, r'stock seed \d: it ([1-9]|1[0-2])/12 avg loss [0-9.]+, ETA \d+s')
+        self.assertIn('all ETA', r.stdout)
+
+    def test_progress_from_stdout_when_no_csv(self):
+        c = load_script('compare')
+        d = os.path.join(self.tmp, 'runs', 'x', 'seed1')
+        os.makedirs(d)
+        with open(os.path.join(d, 'train.stdout.log'), 'w') as f:
+            f.write('\x1b[H\x1b[J7/12: loss=4.5 hours left=0.1\x07\n 7: 4.510000, 4.800000 avg loss, '
+                    '0.001000 rate, 1.2 seconds, 448 images, 0.1 hours left\n Loaded: 0.000 seconds\n')
+        run_ = c.Run.__new__(c.Run)
+        run_.dir, run_.csv, run_.iteration, run_.loss = d, os.path.join(d, 'none.csv'), 0, None
+        run_._progress()
+        self.assertEqual(run_.iteration, 7)
+
     def test_bad_arguments(self):
         r = self.compare(variants=('focal:g=-2',))
         self.assertEqual(r.returncode, 2)
