@@ -196,9 +196,53 @@ def table_lines(rows):
             else:
                 cells.append(fmt(r[key], scale, dec, signed=(key == 'delta_map50')))
         body.append(cells)
+    return md_table(head, body)
+
+
+def md_table(head, body):
     widths = [max(len(c[i]) for c in [head] + body) for i in range(len(head))]
     line = lambda cells: '| ' + ' | '.join(c.ljust(w) for c, w in zip(cells, widths)) + ' |'
     return [line(head), '|' + '|'.join('-' * (w + 2) for w in widths) + '|'] + [line(c) for c in body]
+
+
+def class_table(variants):
+    """Rows = classes (from the map JSONs), columns = variants: mean AP over finished seeds."""
+    names, aps = {}, []
+    for _name, _slug, runs in variants:
+        per = {}
+        for r in runs:
+            for c in (r['map'] or {}).get('classes') or []:
+                names.setdefault(c.get('id'), c.get('name'))
+                per.setdefault(c.get('id'), []).append(c.get('ap'))
+        aps.append(per)
+    if not names:
+        return ['(no per-class results)']
+    body = []
+    for cid in sorted(names, key=lambda x: (x is None, x)):
+        cells = ['%s %s' % (cid, names[cid])]
+        for per in aps:
+            ms = mean_std(per.get(cid, []))
+            cells.append('n/a' if ms['mean'] is None else '%.2f' % (100 * ms['mean']))
+        body.append(cells)
+    return md_table(['class'] + [v[0] for v in variants], body)
+
+
+def run_table(variants):
+    """One row per run directory: seed, status, mAP@0.50, final losses, iterations, training time."""
+    body = []
+    for name, _slug, runs in variants:
+        for r in runs:
+            cols = r['csv'] or {}
+            its = [i for i in cols.get('iteration') or [] if i is not None]
+            secs = sum(v for v in cols.get('seconds') or [] if v is not None)
+            fl = final_losses(cols) if cols else {}
+            m50 = (r['map'] or {}).get('map50')
+            body.append([name, str(r['seed']), r['status'] or ('ok' if r['map'] else 'incomplete'),
+                         'n/a' if m50 is None else '%.2f' % (100 * m50),
+                         ' / '.join('n/a' if fl.get(t) is None else '%.4g' % fl[t] for t in LOSS_TERMS),
+                         '%d' % max(its) if its else '0', '%.0f' % secs])
+    return md_table(['variant', 'seed', 'status', 'mAP@0.50 %', 'final box / obj / cls loss',
+                     'iterations', 'train s (CSV)'], body)
 
 
 # ---------------------------------------------------------------- plots
@@ -367,6 +411,8 @@ def build(out_dir, plots=True, quiet=False):
            'P/R/F1 at the map confidence threshold; losses = mean of the last %d%% of training '
            'iterations of each run. Δ = per-seed paired difference to `stock`, percentage points.'
            % int(FINAL_FRACTION * 100)]
+    md += ['', '## Per-class AP@0.50 (%, mean over seeds)', ''] + class_table(variants)
+    md += ['', '## Runs', ''] + run_table(variants)
     if failed:
         md += ['', '## Incomplete runs', '']
         md += ['- %s seed %s: %s' % (f['variant'], f['seed'], f['error'] or f['status'] or 'no map.json')

@@ -31,8 +31,12 @@ def write_run(root, slug, seed, tails, n_rows, mapd, map_points=()):
             json.dump(full, f)
 
 
-def m(map50, map50_95=0.2, ap_small=0.1, p=0.8, r=0.6, f1=0.7):
-    return {'map50': map50, 'map50_95': map50_95, 'ap_small': ap_small, 'precision': p, 'recall': r, 'f1': f1}
+def m(map50, map50_95=0.2, ap_small=0.1, p=0.8, r=0.6, f1=0.7, aps=None):
+    out = {'map50': map50, 'map50_95': map50_95, 'ap_small': ap_small, 'precision': p, 'recall': r, 'f1': f1}
+    if aps:
+        out['classes'] = [{'id': i, 'name': 'c%d' % i, 'ap': ap, 'tp': 0, 'fp': 0, 'truths': 1}
+                          for i, ap in enumerate(aps)]
+    return out
 
 
 class ReportTest(unittest.TestCase):
@@ -43,9 +47,9 @@ class ReportTest(unittest.TestCase):
         cls.dir = os.path.join(cls.tmp, 'cmp')
         d = cls.dir
         # stock: seed1 10 rows (last 10% = 1 row), seed2 20 rows (last 2 rows)
-        write_run(d, 'stock', 1, [(0.5, 0.3, 0.2)], 10, m(0.40, 0.20, 0.10, 0.80, 0.60, 0.70),
+        write_run(d, 'stock', 1, [(0.5, 0.3, 0.2)], 10, m(0.40, 0.20, 0.10, 0.80, 0.60, 0.70, aps=[0.3, 0.5]),
                   map_points=[(5, 0.2), (10, 0.4)])
-        write_run(d, 'stock', 2, [(0.6, 0.5, 0.1), (0.8, 0.5, 0.3)], 20, m(0.44, 0.24, 0.14, 0.90, 0.70, 0.80),
+        write_run(d, 'stock', 2, [(0.6, 0.5, 0.1), (0.8, 0.5, 0.3)], 20, m(0.44, 0.24, 0.14, 0.90, 0.70, 0.80, aps=[0.5, 0.7]),
                   map_points=[(10, 0.3), (20, 0.44)])
         # focal_g2: three seeds, stock has no seed 3 -> delta pairs seeds 1, 2 only
         write_run(d, 'focal_g2', 1, [(0.5, 0.1, 0.2)], 10, m(0.45, ap_small=None))
@@ -117,6 +121,11 @@ class ReportTest(unittest.TestCase):
         self.assertIn('41.00 ± n/a', g0)
         self.assertIn('+1.00 ± n/a', g0)
         self.assertIn('focal_g0 seed 2', md)                 # listed as incomplete
+        c1 = next(l for l in md.splitlines() if l.startswith('| 1 c1 '))
+        self.assertEqual([c.strip() for c in c1.split('|')[2:-1]], ['60.00', 'n/a', 'n/a'])
+        run_row = [l for l in md.splitlines() if l.startswith('| stock ') and '| ok ' in l][1]
+        self.assertIn('| 0.7 / 0.5 / 0.2 ', run_row)           # stock seed 2's final losses
+        self.assertIn('| 44.00 ', run_row)
         with open(os.path.join(self.dir, 'report.json')) as f:
             js = json.load(f)
         self.assertEqual([v['variant'] for v in js['variants']], ['stock', 'focal_g0', 'focal_g2'])
