@@ -242,7 +242,9 @@ class CompareEndToEndTest(unittest.TestCase):
         self.assertEqual(rep['variants'][0]['n_seeds'], 2)       # stock still reported
         self.assertEqual(rep['variants'][1]['n_seeds'], 0)
         self.assertEqual(len(rep['incomplete_runs']), 2)
-        # the failed runs are retried on the next call, the finished ones are not
+        # the failed runs are retried on the next call, the finished ones are not; a failed train
+        # that left a _final.weights behind is still retrained
+        open(os.path.join(self.out, 'runs', 'focal_g2_a0p25', 'seed1', 'focal_g2_a0p25_final.weights'), 'w').close()
         r = self.compare(seeds='1,2')
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertEqual([c[1] for c in self.invocations()[-4:]], ['train', 'map', 'train', 'map'])
