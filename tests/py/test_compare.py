@@ -285,6 +285,12 @@ class CompareEndToEndTest(unittest.TestCase):
         self.assertIn('must be in', r.stderr)
         r = self.compare(variants=('stock', 'stock'))
         self.assertEqual(r.returncode, 2)
+        with open(self.data, 'a') as f:
+            f.write('classes=10\n')
+        r = self.compare()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('[yolo] classes=2 but the .data says classes=10', r.stderr)
+        self.assertEqual(self.invocations(), [])
 
 
 if __name__ == '__main__':
