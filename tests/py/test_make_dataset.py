@@ -144,6 +144,17 @@ class MakeDatasetTest(unittest.TestCase):
             stats = json.load(f)
         self.assertEqual(stats['boxes_per_class'], per_class)
 
+    def test_anchors(self):
+        wh = [(10, 10)] * 5 + [(11, 9)] * 5 + [(50, 20)] * 6
+        anchors, avg_iou = self.md.kmeans_anchors(wh, 2, 1)
+        self.assertEqual(len(anchors), 2)
+        self.assertAlmostEqual(anchors[0][0], 10.5)
+        self.assertAlmostEqual(anchors[0][1], 9.5)
+        self.assertEqual(anchors[1], (50.0, 20.0))
+        self.assertGreater(avg_iou, 0.9)
+        self.assertEqual(self.md.kmeans_anchors(wh[:1], 2, 1), ([], 0.0))
+        self.assertRegex(self.res.stdout, r'(?m)^anchors = (\d+,\d+, ){5}\d+,\d+$')
+
     def test_determinism(self):
         a, b, c = (os.path.join(self.tmp, n) for n in ('a', 'b', 'c'))
         for d, seed in ((a, '7'), (b, '7'), (c, '8')):
