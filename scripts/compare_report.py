@@ -13,7 +13,8 @@ Statistics, per variant over the seeds that finished:
 - final box/obj/cls loss: mean of the CSV's last 10% of rows (at least one row) per run;
 - each as mean ± sample std (n-1); with one seed the std is undefined: "± n/a" (null in JSON);
 - Δ mAP@0.50 vs the variant named `stock`: per seed difference (variant − stock) over the seeds
-  both finished, mean ± sample std, in percentage points (paired, since runs share seed and data).
+  both finished, mean ± sample std, in percentage points (paired, since runs share seed and data),
+  and its 95% confidence interval (Student t with n−1 degrees of freedom; n/a for one seed).
 
 Importable: build(dir, plots=True) -> report dict; also mean_std, read_csv, final_losses.
 """
@@ -33,6 +34,7 @@ FINAL_FRACTION = 0.10
 STOCK = 'stock'
 # (key, column title, scale, decimals) for the table
 TABLE = (('map50', 'mAP@0.50 %', 100, 2), ('delta_map50', 'Δ mAP@0.50 vs stock (pts)', 100, 2),
+         ('delta_ci', 'Δ 95% CI', 100, 2),
          ('map50_95', 'mAP@0.50:0.95 %', 100, 2), ('ap_small', 'AP small %', 100, 2),
          ('precision', 'P %', 100, 1), ('recall', 'R %', 100, 1), ('f1', 'F1 %', 100, 1),
          ('box_loss', 'box loss', 1, 4), ('obj_loss', 'obj loss', 1, 4), ('cls_loss', 'cls loss', 1, 4))
@@ -69,6 +71,22 @@ def final_losses(cols, fraction=FINAL_FRACTION):
         tail = [v for v in vals[-k:] if v is not None and math.isfinite(v)]
         out[term] = sum(tail) / len(tail) if tail else None
     return out
+
+
+# two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (normal beyond)
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042)
+
+
+def ci95(ms):
+    """[low, high] 95% confidence interval of the mean (t distribution), None if n < 2."""
+    if ms['std'] is None:
+        return None
+    n = ms['n']
+    t = T975[n - 2] if n - 1 <= len(T975) else 1.960
+    half = t * ms['std'] / math.sqrt(n)
+    return [ms['mean'] - half, ms['mean'] + half]
 
 
 def mean_std(values):
@@ -173,6 +191,7 @@ def summarise(variants):
             diffs = [r['map'].get('map50') - stock_by_seed[r['seed']] for r in done
                      if stock_by_seed.get(r['seed']) is not None and r['map'].get('map50') is not None]
             row['delta_map50'] = mean_std(diffs)
+        row['delta_map50']['ci95'] = ci95(row['delta_map50'])
         rows.append(row)
     return rows
 
@@ -191,8 +210,11 @@ def table_lines(rows):
     for r in rows:
         cells = [r['variant'], str(r['n_seeds'])]
         for key, _title, scale, dec in TABLE:
-            if key == 'delta_map50' and r['variant'] == STOCK:
+            if key in ('delta_map50', 'delta_ci') and r['variant'] == STOCK:
                 cells.append('—')
+            elif key == 'delta_ci':
+                ci = r['delta_map50']['ci95']
+                cells.append('n/a' if ci is None else '[%+.*f, %+.*f]' % (dec, ci[0] * scale, dec, ci[1] * scale))
             else:
                 cells.append(fmt(r[key], scale, dec, signed=(key == 'delta_map50')))
         body.append(cells)
@@ -409,7 +431,9 @@ def build(out_dir, plots=True, quiet=False):
     md += ['', 'Each cell: mean ± sample std (n−1) over the seeds that finished ("± n/a": one seed). '
            'mAP/AP from `detector map` on the final weights (IoU 0.50, area under the curve); '
            'P/R/F1 at the map confidence threshold; losses = mean of the last %d%% of training '
-           'iterations of each run. Δ = per-seed paired difference to `stock`, percentage points.'
+           'iterations of each run. Δ = per-seed paired difference to `stock`, percentage points, with '
+           'its 95%% confidence interval (Student t, n−1 dof): an interval that contains 0 means '
+           'the seeds do not separate the variant from stock.'
            % int(FINAL_FRACTION * 100)]
     md += ['', '## Per-class AP@0.50 (%, mean over seeds)', ''] + class_table(variants)
     md += ['', '## Runs', ''] + run_table(variants)

@@ -100,6 +100,13 @@ class ReportTest(unittest.TestCase):
         self.assertMS(self.rows['focal_g2']['delta_map50'], 0.06, math.sqrt(2 * 0.01 ** 2), 2)  # .05, .07
         self.assertMS(self.rows['focal_g0']['delta_map50'], 0.01, None, 1)
         self.assertMS(self.rows['stock']['delta_map50'], 0.0, 0.0, 2)
+        # 95% CI: 0.06 ± t(1 dof)=12.706 · 0.0141421/sqrt(2) = 0.06 ± 0.12706
+        lo, hi = self.rows['focal_g2']['delta_map50']['ci95']
+        self.assertAlmostEqual(lo, 0.06 - 0.12706, places=9)
+        self.assertAlmostEqual(hi, 0.06 + 0.12706, places=9)
+        self.assertIsNone(self.rows['focal_g0']['delta_map50']['ci95'])
+        ms = self.rep.mean_std([0.01, 0.02, 0.03, 0.04, 0.05])      # 4 dof: t = 2.776
+        self.assertAlmostEqual(self.rep.ci95(ms)[1], 0.03 + 2.776 * math.sqrt(0.00025) / math.sqrt(5))
 
     def test_final_loss_statistics(self):
         s = self.rows['stock']
@@ -117,6 +124,7 @@ class ReportTest(unittest.TestCase):
         g2 = next(l for l in md.splitlines() if l.startswith('| focal_g2 '))
         self.assertIn('45.00 ± 6.00', g2)
         self.assertIn('+6.00 ± 1.41', g2)
+        self.assertIn('[-6.71, +18.71]', g2)
         g0 = next(l for l in md.splitlines() if l.startswith('| focal_g0 '))
         self.assertIn('41.00 ± n/a', g0)
         self.assertIn('+1.00 ± n/a', g0)
