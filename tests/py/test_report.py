@@ -1,0 +1,171 @@
+"""scripts/compare_report.py on handmade run logs with numbers worked out by hand."""
+import json
+import math
+import os
+import shutil
+import tempfile
+import unittest
+
+from util import PYTHON, SCRIPTS, load_script, run
+
+HEADER = 'iteration,images,loss,avg_loss,box_loss,obj_loss,cls_loss,lr,seconds,images_per_sec,map50'
+
+
+def write_run(root, slug, seed, tails, n_rows, mapd, map_points=()):
+    """A run directory: CSV of N_ROWS rows whose last rows carry TAILS[(box, obj, cls)], earlier
+    rows 9.0; map.json = MAPD (None: no map.json)."""
+    d = os.path.join(root, 'runs', slug, 'seed%d' % seed)
+    os.makedirs(d)
+    rows = [(9.0, 9.0, 9.0)] * (n_rows - len(tails)) + list(tails)
+    with open(os.path.join(d, slug + '_train.csv'), 'w') as f:
+        f.write(HEADER + '\n')
+        for i, (b, o, c) in enumerate(rows, 1):
+            m = dict(map_points).get(i, '')
+            f.write('%d,%d,%g,%g,%g,%g,%g,0.001,0.5,128,%s\n' % (i, 64 * i, b + o + c, b + o + c, b, o, c, m))
+    if mapd is not None:
+        full = {'iou_thresh': 0.5, 'thresh': 0.25, 'points': 0, 'tp': 1, 'fp': 1, 'fn': 1, 'avg_iou': 0.5,
+                'detections': 2, 'truths': 2, 'classes': [],
+                'pr_curve': {'recall': [0.1, 0.5], 'precision': [1.0, 0.6], 'score': [0.9, 0.3]}}
+        full.update(mapd)
+        with open(os.path.join(d, 'map.json'), 'w') as f:
+            json.dump(full, f)
+
+
+def m(map50, map50_95=0.2, ap_small=0.1, p=0.8, r=0.6, f1=0.7, aps=None):
+    out = {'map50': map50, 'map50_95': map50_95, 'ap_small': ap_small, 'precision': p, 'recall': r, 'f1': f1}
+    if aps:
+        out['classes'] = [{'id': i, 'name': 'c%d' % i, 'ap': ap, 'tp': 0, 'fp': 0, 'truths': 1}
+                          for i, ap in enumerate(aps)]
+    return out
+
+
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rep = load_script('compare_report.py')
+        cls.tmp = tempfile.mkdtemp(prefix='report_test_')
+        cls.dir = os.path.join(cls.tmp, 'cmp')
+        d = cls.dir
+        # stock: seed1 10 rows (last 10% = 1 row), seed2 20 rows (last 2 rows)
+        write_run(d, 'stock', 1, [(0.5, 0.3, 0.2)], 10, m(0.40, 0.20, 0.10, 0.80, 0.60, 0.70, aps=[0.3, 0.5]),
+                  map_points=[(5, 0.2), (10, 0.4)])
+        write_run(d, 'stock', 2, [(0.6, 0.5, 0.1), (0.8, 0.5, 0.3)], 20, m(0.44, 0.24, 0.14, 0.90, 0.70, 0.80, aps=[0.5, 0.7]),
+                  map_points=[(10, 0.3), (20, 0.44)])
+        # focal_g2: three seeds, stock has no seed 3 -> delta pairs seeds 1, 2 only
+        write_run(d, 'focal_g2', 1, [(0.5, 0.1, 0.2)], 10, m(0.45, ap_small=None))
+        write_run(d, 'focal_g2', 2, [(0.5, 0.1, 0.2)], 10, m(0.51, ap_small=0.3))
+        write_run(d, 'focal_g2', 3, [(0.5, 0.1, 0.2)], 10, m(0.39, ap_small=0.5))
+        # focal_g0: one finished seed, one without map.json
+        write_run(d, 'focal_g0', 1, [(0.7, 0.2, 0.3)], 10, m(0.41))
+        write_run(d, 'focal_g0', 2, [(0.7, 0.2, 0.3)], 10, None)
+        cls.report = cls.rep.build(d, plots=True, quiet=True)
+        cls.rows = {r['variant']: r for r in cls.report['variants']}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def assertMS(self, ms, mean, std, n):
+        self.assertEqual(ms['n'], n)
+        self.assertAlmostEqual(ms['mean'], mean, places=9)
+        if std is None:
+            self.assertIsNone(ms['std'])
+        else:
+            self.assertAlmostEqual(ms['std'], std, places=9)
+
+    def test_mean_std(self):
+        self.assertMS(self.rep.mean_std([1, 2, 3, 4]), 2.5, math.sqrt(5 / 3), 4)
+        self.assertMS(self.rep.mean_std([7, None]), 7, None, 1)
+        self.assertEqual(self.rep.mean_std([None])['n'], 0)
+
+    def test_final_losses_last_ten_percent(self):
+        cols = {'box_loss': [9.0] * 22 + [1.0, 2.0, 3.0], 'obj_loss': [5.0], 'cls_loss': []}
+        f = self.rep.final_losses(cols)     # 25 rows -> ceil(2.5) = 3 rows
+        self.assertAlmostEqual(f['box_loss'], 2.0)
+        self.assertAlmostEqual(f['obj_loss'], 5.0)
+        self.assertIsNone(f['cls_loss'])
+
+    def test_map_statistics(self):
+        s, g2, g0 = self.rows['stock'], self.rows['focal_g2'], self.rows['focal_g0']
+        self.assertMS(s['map50'], 0.42, math.sqrt(2 * 0.02 ** 2), 2)           # 0.40, 0.44
+        self.assertMS(s['map50_95'], 0.22, math.sqrt(2 * 0.02 ** 2), 2)
+        self.assertMS(s['precision'], 0.85, math.sqrt(2 * 0.05 ** 2), 2)
+        self.assertMS(g2['map50'], 0.45, 0.06, 3)                              # 0.45, 0.51, 0.39
+        self.assertMS(g2['ap_small'], 0.4, math.sqrt(2 * 0.1 ** 2), 2)         # None excluded
+        self.assertMS(g0['map50'], 0.41, None, 1)
+        self.assertEqual(g0['n_seeds'], 1)
+        self.assertEqual(g0['failed_seeds'], [2])
+
+    def test_delta_is_paired_by_seed(self):
+        self.assertMS(self.rows['focal_g2']['delta_map50'], 0.06, math.sqrt(2 * 0.01 ** 2), 2)  # .05, .07
+        self.assertMS(self.rows['focal_g0']['delta_map50'], 0.01, None, 1)
+        self.assertMS(self.rows['stock']['delta_map50'], 0.0, 0.0, 2)
+        # 95% CI: 0.06 ± t(1 dof)=12.706 · 0.0141421/sqrt(2) = 0.06 ± 0.12706
+        lo, hi = self.rows['focal_g2']['delta_map50']['ci95']
+        self.assertAlmostEqual(lo, 0.06 - 0.12706, places=9)
+        self.assertAlmostEqual(hi, 0.06 + 0.12706, places=9)
+        self.assertIsNone(self.rows['focal_g0']['delta_map50']['ci95'])
+        ms = self.rep.mean_std([0.01, 0.02, 0.03, 0.04, 0.05])      # 4 dof: t = 2.776
+        self.assertAlmostEqual(self.rep.ci95(ms)[1], 0.03 + 2.776 * math.sqrt(0.00025) / math.sqrt(5))
+
+    def test_final_loss_statistics(self):
+        s = self.rows['stock']
+        self.assertMS(s['box_loss'], 0.6, math.sqrt(2 * 0.1 ** 2), 2)          # 0.5 ; (0.6+0.8)/2
+        self.assertMS(s['obj_loss'], 0.4, math.sqrt(2 * 0.1 ** 2), 2)          # 0.3 ; 0.5
+        self.assertMS(s['cls_loss'], 0.2, 0.0, 2)                              # 0.2 ; (0.1+0.3)/2
+        self.assertMS(self.rows['focal_g2']['obj_loss'], 0.1, 0.0, 3)
+
+    def test_markdown_and_json(self):
+        with open(os.path.join(self.dir, 'report.md')) as f:
+            md = f.read()
+        stock = next(l for l in md.splitlines() if l.startswith('| stock '))
+        self.assertIn('42.00 ± 2.83', stock)
+        self.assertIn('—', stock)
+        g2 = next(l for l in md.splitlines() if l.startswith('| focal_g2 '))
+        self.assertIn('45.00 ± 6.00', g2)
+        self.assertIn('+6.00 ± 1.41', g2)
+        self.assertIn('[-6.71, +18.71]', g2)
+        g0 = next(l for l in md.splitlines() if l.startswith('| focal_g0 '))
+        self.assertIn('41.00 ± n/a', g0)
+        self.assertIn('+1.00 ± n/a', g0)
+        self.assertIn('focal_g0 seed 2', md)                 # listed as incomplete
+        c1 = next(l for l in md.splitlines() if l.startswith('| 1 c1 '))
+        self.assertEqual([c.strip() for c in c1.split('|')[2:-1]], ['60.00', 'n/a', 'n/a'])
+        run_row = [l for l in md.splitlines() if l.startswith('| stock ') and '| ok ' in l][1]
+        self.assertIn('| 0.7 / 0.5 / 0.2 ', run_row)           # stock seed 2's final losses
+        self.assertIn('| 44.00 ', run_row)
+        with open(os.path.join(self.dir, 'report.json')) as f:
+            js = json.load(f)
+        self.assertEqual([v['variant'] for v in js['variants']], ['stock', 'focal_g0', 'focal_g2'])
+        self.assertEqual(js['incomplete_runs'][0]['seed'], 2)
+
+    def test_plots(self):
+        for name in ('losses.png', 'map50.png', 'pr.png'):
+            p = os.path.join(self.dir, 'plots', name)
+            with open(p, 'rb') as f:
+                self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n', name)
+            self.assertGreater(os.path.getsize(p), 5000, name)
+
+    def test_pr_envelope(self):
+        env = self.rep.pr_envelope({'recall': [0.1, 0.2, 0.5], 'precision': [1.0, 0.5, 0.8]},
+                                   [0.0, 0.15, 0.5, 0.6])
+        self.assertEqual(env, [1.0, 0.8, 0.8, 0.0])
+
+    def test_manifest_order_and_cli(self):
+        d = os.path.join(self.tmp, 'ordered')
+        shutil.copytree(self.dir, d)
+        with open(os.path.join(d, 'compare.json'), 'w') as f:
+            json.dump({'seeds': [1, 2], 'iters': 10, 'variants': [
+                {'name': 'focal:g=2', 'slug': 'focal_g2'}, {'name': 'stock', 'slug': 'stock'}]}, f)
+        r = run([PYTHON, os.path.join(SCRIPTS, 'compare_report.py'), d, '--no-plots'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('| focal:g=2 ', r.stdout)
+        with open(os.path.join(d, 'report.json')) as f:
+            js = json.load(f)
+        self.assertEqual([v['variant'] for v in js['variants']], ['focal:g=2', 'stock'])
+        self.assertEqual(js['variants'][0]['n_seeds'], 2)       # seed 3 is not in the manifest
+        self.assertMS(js['variants'][0]['delta_map50'], 0.06, math.sqrt(2 * 0.01 ** 2), 2)
+
+
+if __name__ == '__main__':
+    unittest.main()
