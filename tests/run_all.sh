@@ -24,5 +24,6 @@ run_suite cli bash tests/cli/run_cli.sh "$BIN"
 if [ -f tests/cli/parity.sh ]; then
     run_suite parity bash tests/cli/parity.sh "$BIN" "$LIB"
 fi
+run_suite python bash tests/py/run.sh
 echo "$total_pass passed, $total_fail failed"
 exit $status
