@@ -7,7 +7,7 @@
  * with its labels transformed by the same crop/flip. With mosaic, four such pieces are cut at
  * a random centre (cut_x, cut_y) and tiled, their boxes shifted and clipped.
  *
- * Choices where we differ from the OpenCV build of darknet (documented in the README):
+ * Choices where we differ from the OpenCV build of darknet:
  *  - pixels stay float end to end (no 8-bit rounding after resize/HSV);
  *  - HSV jitter is done in float HSV: the hue shift wraps around the colour circle, whereas
  *    OpenCV's 8-bit saturating add clamps negative shifts at hue 0;
@@ -378,11 +378,9 @@ void data_flip(float *x, int c, int h, int w)
     }
 }
 
-void data_hsv(float *x, int h, int w, float dhue, float dsat, float dexp)
+/* HSV jitter of n pixels whose channels are at R[i], G[i], B[i]. */
+static void hsv_run(float *R, float *G, float *B, size_t n, float dhue, float dsat, float dexp)
 {
-    if (dhue == 0 && dsat == 1 && dexp == 1) return;
-    size_t n = (size_t)w * h;
-    float *R = x, *G = x + n, *B = x + 2 * n;
     for (size_t i = 0; i < n; i++) {
         float r = R[i], g = G[i], b = B[i];
         float mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
@@ -415,6 +413,13 @@ void data_hsv(float *x, int h, int w, float dhue, float dsat, float dexp)
         }
         R[i] = r, G[i] = g, B[i] = b;
     }
+}
+
+void data_hsv(float *x, int h, int w, float dhue, float dsat, float dexp)
+{
+    if (dhue == 0 && dsat == 1 && dexp == 1) return;
+    size_t n = (size_t)w * h;
+    hsv_run(x, x + n, x + 2 * n, n, dhue, dsat, dexp);
 }
 
 /* ================================================================ labels */
@@ -539,10 +544,11 @@ struct piece {
 };
 
 /* Loads, augments and renders one image into x (3, h, w) and its boxes into truth
- * (max_boxes, 5). mosaic_piece = -1 for a plain sample. */
+ * (max_boxes, 5). mosaic_piece = -1 for a plain sample. do_hsv = 0 leaves the (pointwise)
+ * colour jitter to the caller, so a mosaic only pays for the quadrant it keeps. */
 static int make_piece(struct data_set *ds, const struct data_cfg *cfg, struct rng *r,
                       int mosaic_piece, float *x, float *truth, struct data_stats *st,
-                      struct piece *pc)
+                      struct piece *pc, int do_hsv)
 {
     struct image im;
     if (pick_image(ds, r, st, &im, &pc->index)) return -1;
@@ -563,7 +569,7 @@ static int make_piece(struct data_set *ds, const struct data_cfg *cfg, struct rn
     data_image_mean(&im, mean);
     data_crop_resize(&im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, x);
     if (pc->aug.flip) data_flip(x, 3, cfg->h, cfg->w);
-    data_hsv(x, cfg->h, cfg->w, pc->aug.dhue, pc->aug.dsat, pc->aug.dexp);
+    if (do_hsv) data_hsv(x, cfg->h, cfg->w, pc->aug.dhue, pc->aug.dsat, pc->aug.dexp);
     pc->n = data_transform_boxes(boxes, nb, im.w, im.h, pc->pleft, pc->ptop, pc->sw, pc->sh,
                                  pc->aug.flip, cfg->w, cfg->h, cfg->max_boxes, truth);
     free(boxes);
@@ -607,7 +613,7 @@ static int make_mosaic(struct data_set *ds, const struct data_cfg *cfg, struct r
     int total = 0, rc = 0;
     for (int p = 0; p < 4 && rc == 0; p++) {
         struct piece pc;
-        if (make_piece(ds, cfg, r, p, img, truth, st, &pc)) {
+        if (make_piece(ds, cfg, r, p, img, truth, st, &pc, 0)) {
             rc = -1;
             break;
         }
@@ -632,6 +638,12 @@ static int make_mosaic(struct data_set *ds, const struct data_cfg *cfg, struct r
             for (int row = 0; row < qh; row++)
                 memcpy(x + ((size_t)k * h + dy + row) * w + dx,
                        img + ((size_t)k * h + sy + row) * w + sx, (size_t)qw * sizeof(float));
+        if (!(pc.aug.dhue == 0 && pc.aug.dsat == 1 && pc.aug.dexp == 1))
+            for (int row = 0; row < qh; row++) {
+                float *o = x + (size_t)(dy + row) * w + dx;
+                hsv_run(o, o + (size_t)w * h, o + 2 * (size_t)w * h, (size_t)qw, pc.aug.dhue,
+                        pc.aug.dsat, pc.aug.dexp);
+            }
         float bx0 = 0, bx1 = 1, by0 = 0, by1 = 1;
         if (cfg->mosaic_bound)
             bx0 = (float)dx / w, bx1 = (float)(dx + qw) / w, by0 = (float)dy / h, by1 = (float)(dy + qh) / h;
@@ -665,7 +677,7 @@ int data_load_sample(struct data_set *ds, const struct data_cfg *cfg, uint64_t s
         rc = make_mosaic(ds, cfg, &r, x, y, st, &inf);
     } else {
         struct piece pc;
-        rc = make_piece(ds, cfg, &r, -1, x, y, st, &pc);
+        rc = make_piece(ds, cfg, &r, -1, x, y, st, &pc, 1);
         if (rc == 0) inf.image[0] = pc.index, inf.flip[0] = pc.aug.flip, inf.n_boxes = pc.n;
     }
     if (info) *info = inf;
