@@ -4,6 +4,7 @@
  * shutdown with work in flight, bad inputs without hangs.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,4 +297,51 @@ TEST(loader_bad_inputs)
     err = test_capture_end();
     CHECK_CONTAINS(err, "ld_allbad.list: error:");
     CHECK_CONTAINS(err, "giving up");
+}
+
+/* labels_read runs in loader workers: concurrent readers of different files must each get
+ * their own boxes (a parser with hidden static state, e.g. strtok, fails this). */
+struct label_job {
+    const char *path;
+    int cls, errors;
+};
+
+static void *read_labels_many(void *arg)
+{
+    struct label_job *j = arg;
+    for (int rep = 0; rep < 2000; rep++) {
+        struct label_box *b = NULL;
+        int bad = 0;
+        int n = labels_read(j->path, 10, 1, &b, &bad);
+        if (n != 20 || bad != 0) j->errors++;
+        for (int i = 0; i < n; i++)
+            if (b[i].cls != j->cls || b[i].x != 0.5f) {
+                j->errors++;
+                break;
+            }
+        free(b);
+    }
+    return NULL;
+}
+
+TEST(loader_labels_read_concurrently)
+{
+    enum { T = 4 };
+    struct label_job jobs[T];
+    char paths[T][FX_PATH];
+    pthread_t tid[T];
+    for (int t = 0; t < T; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "conc%d.txt", t);
+        snprintf(paths[t], FX_PATH, "%s", fx_path(name));
+        FILE *f = fopen(paths[t], "wb");
+        if (!f) return;
+        for (int i = 0; i < 20; i++)
+            fprintf(f, "%d    0.5\t\t0.5   0.%d%d  0.25 \n", t, 1 + i % 9, t); /* long token runs */
+        fclose(f);
+        jobs[t] = (struct label_job){paths[t], t, 0};
+    }
+    for (int t = 0; t < T; t++) CHECK_EQ_INT(pthread_create(&tid[t], NULL, read_labels_many, &jobs[t]), 0);
+    for (int t = 0; t < T; t++) pthread_join(tid[t], NULL);
+    for (int t = 0; t < T; t++) CHECK_EQ_INT(jobs[t].errors, 0);
 }
