@@ -37,7 +37,7 @@
 enum {
     FLAG_BAD_IMAGE = 1,      /* decoding failed once: later draws skip it without decoding */
     FLAG_LABEL_REPORTED = 2, /* missing label file or bad lines already reported */
-    FLAG_NO_LABEL_PATH = 4,  /* labels_path failed (already reported) */
+    FLAG_NO_LABEL_PATH = 4,  /* no usable label file name/file (already reported): no boxes */
     FLAG_CROP_REPORTED = 8,  /* degenerate crop already reported */
 };
 
@@ -483,7 +483,8 @@ static int read_boxes(struct data_set *ds, int i, const struct data_cfg *cfg, st
     fclose(f);
     int bad = 0;
     int n = labels_read(lp, cfg->classes, 1, out, &bad);
-    if (n < 0) { /* unreadable (e.g. a directory); labels_read printed why */
+    if (n < 0) { /* unreadable (e.g. a directory); labels_read printed why: not again */
+        atomic_fetch_or(&ds->flags[i], FLAG_NO_LABEL_PATH);
         st->missing_labels++;
         return 0;
     }

@@ -457,6 +457,9 @@ static struct data_set *mosaic_set(void)
     return data_set_load(list);
 }
 
+static int imin_t(int a, int b) { return a < b ? a : b; }
+static int imax_t(int a, int b) { return a > b ? a : b; }
+
 TEST(data_mosaic_boxes)
 {
     struct data_set *ds = mosaic_set();
@@ -495,18 +498,30 @@ TEST(data_mosaic_boxes)
                     int in_x = (r <= cx + eps) || (l >= cx - eps);
                     int in_y = (bt <= cy + eps) || (t >= cy - eps);
                     CHECK(in_x && in_y);
-                    /* and on a rectangle of its piece: the centre pixel is bright */
-                    if (b[2] * W >= 4 && b[3] * H >= 4) {
-                        int px = (int)(b[0] * W), py = (int)(b[1] * H);
-                        centre_checks++;
-                        centred += x[py * W + px] > (FX_BG + FX_FG) / 2;
-                    }
+                    /* and exactly on a rectangle of its piece: the bright pixels within 2 px
+                     * of the box (inside its quadrant) span the box, to a pixel (+ the
+                     * truncation of mosaic_bound) */
+                    int qx0 = b[0] < cx ? 0 : info.cut_x, qx1 = b[0] < cx ? info.cut_x : W;
+                    int qy0 = b[1] < cy ? 0 : info.cut_y, qy1 = b[1] < cy ? info.cut_y : H;
+                    int rx0 = imax_t(qx0, (int)(l * W) - 2), rx1 = imin_t(qx1, (int)(r * W) + 3);
+                    int ry0 = imax_t(qy0, (int)(t * H) - 2), ry1 = imin_t(qy1, (int)(bt * H) + 3);
+                    int bx0 = 0, by0 = 0, bx1 = 0, by1 = 0;
+                    centre_checks++;
+                    int nb = fx_bright_box(x, W, H, rx0, ry0, rx1, ry1, &bx0, &by0, &bx1, &by1);
+                    if (!nb && (b[2] * W <= 2 || b[3] * H <= 2)) /* a sliver under half a pixel */
+                        centred++;
+                    else if (nb && fabsf(bx0 - l * W) <= 1.5f && fabsf(bx1 - r * W) <= 1.5f &&
+                        fabsf(by0 - t * H) <= 1.5f && fabsf(by1 - bt * H) <= 1.5f)
+                        centred++;
                 }
             }
         }
         CHECK(mosaics > 0 && mosaics < 12);
         CHECK(full > 0); /* the max_boxes cut was exercised */
-        if (bound) CHECK(centre_checks > 10 && centred == centre_checks);
+        if (bound) {
+            CHECK(centre_checks > 10);
+            CHECK_EQ_INT(centred, centre_checks);
+        }
         CHECK_EQ_INT(st.bad_images + st.bad_labels + st.missing_labels, 0);
     }
     data_set_free(ds);
