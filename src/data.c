@@ -317,45 +317,59 @@ static const float *hline_get(struct hline L[2], int tag, int keep, const float 
     return slot->v;
 }
 
-void data_crop_resize(const struct image *src, const float *fill, int pleft, int ptop, int sw,
-                      int sh, int w, int h, float *dst)
+/* Where a rendering goes: the window [ox, ox+nw) x [oy, oy+nh) of the w x h resized crop —
+ * mirrored first when flip — written to dst (channel k, window row i at
+ * dst + k*plane_stride + i*row_stride). Mosaic pieces render only the quadrant they keep. */
+struct render_win {
+    int ox, oy, nw, nh;
+    int flip;
+    float *dst;
+    size_t row_stride, plane_stride;
+};
+
+static void crop_resize_win(const struct image *src, const float *fill, int pleft, int ptop, int sw,
+                            int sh, int w, int h, const struct render_win *win)
 {
     DN_ASSERT(sw >= 1 && sh >= 1 && w >= 1 && h >= 1, "bad crop %dx%d -> %dx%d", sw, sh, w, h);
-    int ow = src->w, oh = src->h;
-    int *x0 = xmalloc(2 * (size_t)w * sizeof(int)), *x1 = x0 + w;
-    float *tx = xmalloc((size_t)w * sizeof(float));
-    int *y0 = xmalloc(2 * (size_t)h * sizeof(int)), *y1 = y0 + h;
-    float *ty = xmalloc((size_t)h * sizeof(float));
-    /* Column/row tables in absolute source coordinates; outside the image -> fill (ow / -1). */
-    for (int x = 0; x < w; x++) {
-        int a, b;
-        linear_map(x, w, sw, &a, &b, &tx[x]);
+    DN_ASSERT(win->ox >= 0 && win->oy >= 0 && win->ox + win->nw <= w && win->oy + win->nh <= h,
+              "window outside %dx%d", w, h);
+    int ow = src->w, oh = src->h, nw = win->nw, nh = win->nh;
+    if (nw <= 0 || nh <= 0) return;
+    int *x0 = xmalloc(2 * (size_t)nw * sizeof(int)), *x1 = x0 + nw;
+    float *tx = xmalloc((size_t)nw * sizeof(float));
+    int *y0 = xmalloc(2 * (size_t)nh * sizeof(int)), *y1 = y0 + nh;
+    float *ty = xmalloc((size_t)nh * sizeof(float));
+    /* Column/row tables in absolute source coordinates; outside the image -> fill (ow / -1).
+     * A mirrored output column c reads the unmirrored column w-1-c. */
+    for (int j = 0; j < nw; j++) {
+        int c = win->ox + j, a, b;
+        linear_map(win->flip ? w - 1 - c : c, w, sw, &a, &b, &tx[j]);
         a += pleft, b += pleft;
-        x0[x] = (a < 0 || a >= ow) ? ow : a;
-        x1[x] = (b < 0 || b >= ow) ? ow : b;
+        x0[j] = (a < 0 || a >= ow) ? ow : a;
+        x1[j] = (b < 0 || b >= ow) ? ow : b;
     }
-    for (int y = 0; y < h; y++) {
+    for (int i = 0; i < nh; i++) {
         int a, b;
-        linear_map(y, h, sh, &a, &b, &ty[y]);
+        linear_map(win->oy + i, h, sh, &a, &b, &ty[i]);
         a += ptop, b += ptop;
-        y0[y] = (a < 0 || a >= oh) ? -1 : a;
-        y1[y] = (b < 0 || b >= oh) ? -1 : b;
+        y0[i] = (a < 0 || a >= oh) ? -1 : a;
+        y1[i] = (b < 0 || b >= oh) ? -1 : b;
     }
     float *rowbuf = xmalloc(((size_t)ow + 1) * sizeof(float));
-    float *lines = xmalloc(2 * (size_t)w * sizeof(float));
+    float *lines = xmalloc(2 * (size_t)nw * sizeof(float));
     for (int k = 0; k < src->c; k++) {
         const float *plane = src->data + (size_t)k * ow * oh;
-        float *out = dst + (size_t)k * w * h;
-        struct hline L[2] = {{INT_MIN, lines}, {INT_MIN, lines + w}};
-        for (int y = 0; y < h; y++) {
-            const float *a = hline_get(L, y0[y], INT_MIN, plane, ow, fill[k], rowbuf, x0, x1, tx, w);
-            const float *b = hline_get(L, y1[y], y0[y], plane, ow, fill[k], rowbuf, x0, x1, tx, w);
-            float t = ty[y], *o = out + (size_t)y * w;
+        float *out = win->dst + (size_t)k * win->plane_stride;
+        struct hline L[2] = {{INT_MIN, lines}, {INT_MIN, lines + nw}};
+        for (int i = 0; i < nh; i++) {
+            const float *a = hline_get(L, y0[i], INT_MIN, plane, ow, fill[k], rowbuf, x0, x1, tx, nw);
+            const float *b = hline_get(L, y1[i], y0[i], plane, ow, fill[k], rowbuf, x0, x1, tx, nw);
+            float t = ty[i], *o = out + (size_t)i * win->row_stride;
             if (t == 0) {
-                memcpy(o, a, (size_t)w * sizeof(float));
+                memcpy(o, a, (size_t)nw * sizeof(float));
                 continue;
             }
-            for (int x = 0; x < w; x++) o[x] = (1.0f - t) * a[x] + t * b[x];
+            for (int j = 0; j < nw; j++) o[j] = (1.0f - t) * a[j] + t * b[j];
         }
     }
     free(lines);
@@ -364,6 +378,13 @@ void data_crop_resize(const struct image *src, const float *fill, int pleft, int
     free(y0);
     free(tx);
     free(x0);
+}
+
+void data_crop_resize(const struct image *src, const float *fill, int pleft, int ptop, int sw,
+                      int sh, int w, int h, float *dst)
+{
+    struct render_win win = {0, 0, w, h, 0, dst, (size_t)w, (size_t)w * h};
+    crop_resize_win(src, fill, pleft, ptop, sw, sh, w, h, &win);
 }
 
 void data_flip(float *x, int c, int h, int w)
@@ -542,40 +563,48 @@ struct piece {
     int pleft, ptop, sw, sh;   /* crop actually used */
     struct data_aug aug;
     int n;                     /* boxes in truth */
+    struct image im;           /* the decoded image (owned until image_free) */
 };
 
-/* Loads, augments and renders one image into x (3, h, w) and its boxes into truth
- * (max_boxes, 5). mosaic_piece = -1 for a plain sample. do_hsv = 0 leaves the (pointwise)
- * colour jitter to the caller, so a mosaic only pays for the quadrant it keeps. */
-static int make_piece(struct data_set *ds, const struct data_cfg *cfg, struct rng *r,
-                      int mosaic_piece, float *x, float *truth, struct data_stats *st,
-                      struct piece *pc, int do_hsv)
+/* Loads one image into pc->im, draws its augmentation and computes its crop, and transforms
+ * its boxes into truth (max_boxes, 5). mosaic_piece = -1 for a plain sample. Rendering is left
+ * to piece_render so that a mosaic piece only renders the quadrant it keeps. */
+static int piece_prepare(struct data_set *ds, const struct data_cfg *cfg, struct rng *r,
+                         int mosaic_piece, float *truth, struct data_stats *st, struct piece *pc)
 {
-    struct image im;
-    if (pick_image(ds, r, st, &im, &pc->index)) return -1;
-    pc->ow = im.w, pc->oh = im.h;
-    draw_aug(r, cfg, im.w, im.h, mosaic_piece, &pc->aug);
+    if (pick_image(ds, r, st, &pc->im, &pc->index)) return -1;
+    int ow = pc->im.w, oh = pc->im.h;
+    pc->ow = ow, pc->oh = oh;
+    draw_aug(r, cfg, ow, oh, mosaic_piece, &pc->aug);
     struct label_box *boxes;
     int nb = read_boxes(ds, pc->index, cfg, st, &boxes);
     shuffle_boxes(r, boxes, nb);
-
-    if (data_aug_crop(&pc->aug, im.w, im.h, &pc->pleft, &pc->ptop, &pc->sw, &pc->sh)) {
+    if (data_aug_crop(&pc->aug, ow, oh, &pc->pleft, &pc->ptop, &pc->sw, &pc->sh)) {
         st->crop_fallbacks++;
         if (!cfg->quiet && flag_first(ds, pc->index, FLAG_CROP_REPORTED))
             dn_warn("%s: warning: augmentation crop (left %d right %d top %d bottom %d) is empty "
                     "for a %dx%d image; the whole image is used", ds->lines[pc->index],
-                    pc->aug.pleft, pc->aug.pright, pc->aug.ptop, pc->aug.pbot, im.w, im.h);
+                    pc->aug.pleft, pc->aug.pright, pc->aug.ptop, pc->aug.pbot, ow, oh);
     }
-    float mean[3];
-    data_image_mean(&im, mean);
-    data_crop_resize(&im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, x);
-    if (pc->aug.flip) data_flip(x, 3, cfg->h, cfg->w);
-    if (do_hsv) data_hsv(x, cfg->h, cfg->w, pc->aug.dhue, pc->aug.dsat, pc->aug.dexp);
-    pc->n = data_transform_boxes(boxes, nb, im.w, im.h, pc->pleft, pc->ptop, pc->sw, pc->sh,
+    pc->n = data_transform_boxes(boxes, nb, ow, oh, pc->pleft, pc->ptop, pc->sw, pc->sh,
                                  pc->aug.flip, cfg->w, cfg->h, cfg->max_boxes, truth);
     free(boxes);
-    image_free(&im);
     return 0;
+}
+
+/* Crop (mean fill) + resize + flip of pc->im into the window, then the colour jitter on it. */
+static void piece_render(const struct piece *pc, const struct data_cfg *cfg, struct render_win *win)
+{
+    float mean[3];
+    data_image_mean(&pc->im, mean);
+    win->flip = pc->aug.flip;
+    crop_resize_win(&pc->im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, win);
+    if (pc->aug.dhue == 0 && pc->aug.dsat == 1 && pc->aug.dexp == 1) return;
+    for (int i = 0; i < win->nh; i++) {
+        float *o = win->dst + (size_t)i * win->row_stride;
+        hsv_run(o, o + win->plane_stride, o + 2 * win->plane_stride, (size_t)win->nw,
+                pc->aug.dhue, pc->aug.dsat, pc->aug.dexp);
+    }
 }
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -609,17 +638,16 @@ static int make_mosaic(struct data_set *ds, const struct data_cfg *cfg, struct r
     int cut_x = rng_int(r, (int)(0.2f * w), (int)(0.8f * w));
     int cut_y = rng_int(r, (int)(0.2f * h), (int)(0.8f * h));
     inf->cut_x = cut_x, inf->cut_y = cut_y;
-    float *img = xmalloc((size_t)3 * w * h * sizeof(float));
     float *truth = xmalloc((size_t)maxb * DATA_BOX_FLOATS * sizeof(float));
     int total = 0, rc = 0;
     for (int p = 0; p < 4 && rc == 0; p++) {
         struct piece pc;
-        if (make_piece(ds, cfg, r, p, img, truth, st, &pc, 0)) {
+        if (piece_prepare(ds, cfg, r, p, truth, st, &pc)) {
             rc = -1;
             break;
         }
         inf->image[p] = pc.index, inf->flip[p] = pc.aug.flip;
-        /* margins of the crop in network pixels, as seen after the flip */
+        /* margins of the crop in image pixels, as seen after the flip */
         int pl = pc.pleft, pr = pc.ow - pc.pleft - pc.sw, pt = pc.ptop, pb = pc.oh - pc.ptop - pc.sh;
         if (pc.aug.flip) {
             int t = pl;
@@ -635,16 +663,10 @@ static int make_mosaic(struct data_set *ds, const struct data_cfg *cfg, struct r
         int qw = right ? w - cut_x : cut_x, qh = bottom ? h - cut_y : cut_y;
         int sx = right ? left_shift : w - cut_x - right_shift;      /* source origin */
         int sy = bottom ? top_shift : h - cut_y - bot_shift;
-        for (int k = 0; k < 3; k++)
-            for (int row = 0; row < qh; row++)
-                memcpy(x + ((size_t)k * h + dy + row) * w + dx,
-                       img + ((size_t)k * h + sy + row) * w + sx, (size_t)qw * sizeof(float));
-        if (!(pc.aug.dhue == 0 && pc.aug.dsat == 1 && pc.aug.dexp == 1))
-            for (int row = 0; row < qh; row++) {
-                float *o = x + (size_t)(dy + row) * w + dx;
-                hsv_run(o, o + (size_t)w * h, o + 2 * (size_t)w * h, (size_t)qw, pc.aug.dhue,
-                        pc.aug.dsat, pc.aug.dexp);
-            }
+        /* the kept part of the piece, [sx, sx+qw) x [sy, sy+qh), rendered straight into place */
+        struct render_win win = {sx, sy, qw, qh, 0, x + (size_t)dy * w + dx, (size_t)w, (size_t)w * h};
+        piece_render(&pc, cfg, &win);
+        image_free(&pc.im);
         float bx0 = 0, bx1 = 1, by0 = 0, by1 = 1;
         if (cfg->mosaic_bound)
             bx0 = (float)dx / w, bx1 = (float)(dx + qw) / w, by0 = (float)dy / h, by1 = (float)(dy + qh) / h;
@@ -658,7 +680,6 @@ static int make_mosaic(struct data_set *ds, const struct data_cfg *cfg, struct r
         }
     }
     free(truth);
-    free(img);
     inf->n_boxes = total;
     return rc;
 }
@@ -678,8 +699,13 @@ int data_load_sample(struct data_set *ds, const struct data_cfg *cfg, uint64_t s
         rc = make_mosaic(ds, cfg, &r, x, y, st, &inf);
     } else {
         struct piece pc;
-        rc = make_piece(ds, cfg, &r, -1, x, y, st, &pc, 1);
-        if (rc == 0) inf.image[0] = pc.index, inf.flip[0] = pc.aug.flip, inf.n_boxes = pc.n;
+        rc = piece_prepare(ds, cfg, &r, -1, y, st, &pc);
+        if (rc == 0) {
+            struct render_win win = {0, 0, cfg->w, cfg->h, 0, x, (size_t)cfg->w, (size_t)cfg->w * cfg->h};
+            piece_render(&pc, cfg, &win);
+            image_free(&pc.im);
+            inf.image[0] = pc.index, inf.flip[0] = pc.aug.flip, inf.n_boxes = pc.n;
+        }
     }
     if (info) *info = inf;
     return rc;
