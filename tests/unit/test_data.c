@@ -201,6 +201,18 @@ TEST(data_transform_boxes_by_hand)
     float o1[5];
     n = data_transform_boxes(many + 4, 1, 100, 50, 10, 0, 80, 50, 0, 64, 64, 1, o1);
     CHECK_EQ_INT(n, 0);
+    /* crop rectangles: normal, and degenerate ones replaced by the whole image */
+    int pl, pt, sw, sh;
+    struct data_aug a = {10, -20, 5, 0, 0, 0, 1, 1};
+    CHECK_EQ_INT(data_aug_crop(&a, 100, 50, &pl, &pt, &sw, &sh), 0);
+    CHECK(pl == 10 && pt == 5 && sw == 110 && sh == 45);
+    struct data_aug gone[3] = {{60, 50, 0, 0, 0, 0, 1, 1},  /* sw = 0 */
+                               {100, -30, 0, 0, 0, 0, 1, 1}, /* starts right of the image */
+                               {0, 0, -80, 50, 0, 0, 1, 1}}; /* ends above the image */
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(data_aug_crop(&gone[i], 100, 50, &pl, &pt, &sw, &sh), 1);
+        CHECK(pl == 0 && pt == 0 && sw == 100 && sh == 50);
+    }
     /* x = y = 0 is an invalid mark in darknet */
     struct label_box zero[1] = {{0, 0, 0.5f, 0.5f, 0, 1}};
     CHECK_EQ_INT(data_transform_boxes(zero, 1, 100, 50, 0, 0, 100, 50, 0, 64, 64, 1, o1), 0);
@@ -318,24 +330,29 @@ TEST(data_geometry_random_augmentation)
     struct data_set *ds = one_rect_set("geo_rand.jpg", 200, 150, (struct fx_rect){60, 40, 140, 100, 2});
     CHECK(ds != NULL);
     if (!ds) return;
-    struct data_cfg c = fx_cfg(96, 64);
-    c.jitter = 0.3f, c.resize = 1.5f, c.flip = 1;
+    /* zoom in and out (resize >= 1), zoom out only (resize < 1), letter_box with jitter */
+    static const float settings[3][3] = {{0.3f, 1.5f, 0}, {0.2f, 0.7f, 0}, {0.3f, 1.0f, 1}};
     float x[3 * 96 * 64], y[10 * 5];
-    struct data_stats st = {0};
-    int with_box = 0;
-    for (int s = 0; s < 40; s++) {
-        CHECK_EQ_INT(data_load_sample(ds, &c, 11, 2, s, 0, x, y, &st, NULL), 0);
-        if (y[2] > 0) {
-            with_box++;
-            check_truth_on_rect(x, y, 96, 64, NULL);
-            CHECK(y[0] > 0 && y[0] <= 1 && y[1] > 0 && y[1] <= 1);
-        } else {
-            int x0, y0, x1, y1;
-            int n = fx_bright_box(x, 96, 64, 0, 0, 96, 64, &x0, &y0, &x1, &y1);
-            CHECK(n == 0 || x1 - x0 <= 2 || y1 - y0 <= 2); /* gone or sub-pixel */
+    for (int k = 0; k < 3; k++) {
+        struct data_cfg c = fx_cfg(96, 64);
+        c.jitter = settings[k][0], c.resize = settings[k][1], c.letter_box = (int)settings[k][2];
+        c.flip = 1;
+        struct data_stats st = {0};
+        int with_box = 0;
+        for (int s = 0; s < 40; s++) {
+            CHECK_EQ_INT(data_load_sample(ds, &c, 11, 2 + k, s, 0, x, y, &st, NULL), 0);
+            if (y[2] > 0) {
+                with_box++;
+                check_truth_on_rect(x, y, 96, 64, NULL);
+                CHECK(y[0] > 0 && y[0] <= 1 && y[1] > 0 && y[1] <= 1);
+            } else {
+                int x0, y0, x1, y1;
+                int n = fx_bright_box(x, 96, 64, 0, 0, 96, 64, &x0, &y0, &x1, &y1);
+                CHECK(n == 0 || x1 - x0 <= 2 || y1 - y0 <= 2); /* gone or sub-pixel */
+            }
         }
+        CHECK(with_box > 30);
     }
-    CHECK(with_box > 30);
     data_set_free(ds);
 }
 
