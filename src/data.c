@@ -122,6 +122,18 @@ static int flag_first(struct data_set *ds, int i, unsigned char bit)
 
 /* ================================================================ configuration */
 
+void data_cfg_defaults(struct data_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->c = 3;
+    cfg->max_boxes = DATA_DEFAULT_MAX_BOXES;
+    cfg->jitter = 0.2f;
+    cfg->resize = 1;
+    cfg->saturation = 1;
+    cfg->exposure = 1;
+    cfg->flip = 1;
+}
+
 int data_cfg_check(const struct data_cfg *cfg)
 {
     const char *why = NULL;

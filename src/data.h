@@ -24,6 +24,8 @@
 enum { DATA_MAX_REDRAWS = 100 };
 /* Floats per packed truth box: x, y, w, h (relative to the network input), class. */
 enum { DATA_BOX_FLOATS = 5 };
+/* [yolo] max default: truth slots per image. */
+enum { DATA_DEFAULT_MAX_BOXES = 200 };
 
 /* Augmentation settings ([net] keys + those of the last [yolo] layer). */
 struct data_cfg {
@@ -63,6 +65,11 @@ struct data_sample_info {
 };
 
 struct data_set; /* opaque: the image list */
+
+/* darknet's default for every augmentation key (cfg.md: [yolo] max=200, jitter=0.2,
+ * resize=1; [net] hue=0, saturation=exposure=1, flip=1, the rest 0), c = 3. The caller sets
+ * w, h and classes and overrides what the cfg file gives. */
+void data_cfg_defaults(struct data_cfg *cfg);
 
 /* Checks a configuration; returns 0, or -1 after one "error: ..." line naming the key
  * (e.g. letter_box=1 with mosaic=1, unsupported mixup/blur, out-of-range values). */

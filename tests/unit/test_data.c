@@ -62,7 +62,14 @@ TEST(data_list_file)
 
 TEST(data_cfg_check_messages)
 {
-    struct data_cfg c = fx_cfg(64, 64);
+    struct data_cfg c;
+    data_cfg_defaults(&c);
+    CHECK_EQ_INT(c.max_boxes, 200);
+    CHECK_NEAR(c.jitter, 0.2f, 0);
+    CHECK(c.flip == 1 && c.mosaic == 0 && c.resize == 1 && c.saturation == 1 && c.exposure == 1);
+    c.w = 416, c.h = 416, c.classes = 80;
+    CHECK_EQ_INT(data_cfg_check(&c), 0);
+    c = fx_cfg(64, 64);
     CHECK_EQ_INT(data_cfg_check(&c), 0);
     c.mosaic = 1, c.letter_box = 1;
     test_capture_begin();
