@@ -399,18 +399,6 @@ void data_crop_resize(const struct image *src, const float *fill, int pleft, int
     crop_resize_win(src, fill, pleft, ptop, sw, sh, w, h, &win);
 }
 
-void data_flip(float *x, int c, int h, int w)
-{
-    for (long r = 0; r < (long)c * h; r++) {
-        float *row = x + r * w;
-        for (int i = 0, j = w - 1; i < j; i++, j--) {
-            float t = row[i];
-            row[i] = row[j];
-            row[j] = t;
-        }
-    }
-}
-
 /* HSV jitter of n pixels whose channels are at R[i], G[i], B[i]. */
 static void hsv_run(float *R, float *G, float *B, size_t n, float dhue, float dsat, float dexp)
 {

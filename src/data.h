@@ -126,9 +126,6 @@ void data_crop_resize(const struct image *src, const float *fill, int pleft, int
 /* Per-channel mean of an image into mean[c]. */
 void data_image_mean(const struct image *im, float *mean);
 
-/* Mirrors a (c, h, w) buffer horizontally in place. */
-void data_flip(float *x, int c, int h, int w);
-
 /* HSV jitter on a (3, h, w) RGB buffer in [0,1], in float HSV (hue in turns, wraps around;
  * S and V multiplied and clamped to [0,1]). No-op when dhue = 0 and dsat = dexp = 1. */
 void data_hsv(float *x, int h, int w, float dhue, float dsat, float dexp);
