@@ -75,14 +75,18 @@ too_long:
     return -1;
 }
 
-/* Parses one line into b; returns NULL or the reason it is rejected. */
+/* Parses one line into b; returns NULL or the reason it is rejected. Tokenised by hand, not
+ * with strtok, whose hidden state breaks when loader threads read label files concurrently. */
 static const char *parse_line(char *line, int classes, struct label_box *b)
 {
+    static const char sep[] = " \t\r\n\v\f";
     char *tok[6];
     int nt = 0;
-    for (char *t = strtok(line, " \t\r\n\v\f"); t; t = strtok(NULL, " \t\r\n\v\f")) {
+    for (char *t = line + strspn(line, sep); *t; t += strspn(t, sep)) {
         if (nt == 5) return "expected 5 fields (class x y w h), found more";
         tok[nt++] = t;
+        t += strcspn(t, sep);
+        if (*t) *t++ = 0;
     }
     if (nt != 5) return "expected 5 fields (class x y w h)";
     float v[4];

@@ -63,12 +63,15 @@ void dn_assert_fail(const char *file, int line, const char *func, const char *co
     abort();
 }
 
+/* The stderr lock keeps a line whole when loader threads report at the same time. */
 static void vline(const char *prefix, const char *fmt, va_list ap)
 {
     fflush(stdout);
+    flockfile(stderr);
     if (prefix) fputs(prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 void dn_error(const char *fmt, ...)
