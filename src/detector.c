@@ -15,6 +15,7 @@
 #include "box.h"
 #include "datafile.h"
 #include "detector_eval.h"
+#include "train.h"
 #include "image.h"
 #include "layer_yolo.h"
 #include "network.h"
@@ -250,10 +251,7 @@ int detector_main(int argc, char **argv)
     if (!strcmp(argv[1], "map")) return detector_map_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "valid")) return detector_valid_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "calc_anchors")) return detector_calc_anchors_main(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "train")) {
-        dn_error("error: detector %s is not implemented yet", argv[1]);
-        return 1;
-    }
+    if (!strcmp(argv[1], "train")) return detector_train_main(argc - 2, argv + 2);
     dn_error("error: detector: unknown command %s", argv[1]);
     return 1;
 }
