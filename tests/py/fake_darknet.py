@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A stand-in darknet for testing scripts/compare: obeys the CLI/file contract, trains nothing.
 
-  fake_darknet.py detector train DATA CFG [-seed S] [-map] [-mAP_epochs E] [-dont_show] ...
+  fake_darknet.py detector train DATA CFG [-seed S] [-map] [-mAP_epochs E] [-map_every N] [-dont_show] ...
       writes BACKUP/<base>_train.csv (one row per iteration, map50 on mAP iterations),
       <base>_last.weights, <base>_best.weights (with -map), <base>_final.weights;
       prints darknet-style iteration lines.
@@ -96,7 +96,7 @@ def die(msg):
 def flags_of(argv):
     """Split darknet-style argv into positionals and {flag: value or True}."""
     pos, fl = [], {}
-    valued = {'-seed', '-mAP_epochs', '-json', '-iou_thresh', '-points', '-thresh'}
+    valued = {'-seed', '-mAP_epochs', '-map_every', '-json', '-iou_thresh', '-points', '-thresh'}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -170,6 +170,8 @@ def train(pos, fl):
         n_train = 1000
     floor = int(os.environ.get('FAKE_DARKNET_MAP_FLOOR', '100'))
     period = max(int(int(fl.get('-mAP_epochs', 4)) * n_train / batch), floor)
+    if '-map_every' in fl:
+        period = int(fl['-map_every'])
     burn = int(net.get('burn_in', 0))
     rng = random.Random(seed * 1000003 + zlib.crc32(json.dumps(v, sort_keys=True).encode()))
     q = quality(v) + rng.gauss(0, 0.01)

@@ -200,7 +200,7 @@ class CompareEndToEndTest(unittest.TestCase):
         run_dir = os.path.join(self.out, 'runs', 'stock', 'seed1')
         train, mapc = calls[0], calls[1]
         self.assertEqual(train[2:], [os.path.join(run_dir, 'run.data'), os.path.join(self.out, 'cfg', 'stock.cfg'),
-                                     '-seed', '1', '-dont_show', '-map', '-mAP_epochs', '2'])  # 4*8/16
+                                     '-seed', '1', '-dont_show', '-map', '-map_every', '4'])
         self.assertEqual(mapc[2:], [os.path.join(run_dir, 'run.data'), os.path.join(self.out, 'cfg', 'stock.cfg'),
                                     os.path.join(run_dir, 'stock_final.weights'), '-iou_thresh', '0.5',
                                     '-points', '0', '-json', os.path.join(run_dir, 'map.json')])
