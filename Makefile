@@ -106,6 +106,11 @@ test: deps
 test-unit: all $(TESTBIN)
 	$(TESTBIN)
 
+# Stock vs focal on a built-in Fashion-MNIST dataset (scripts/demo.sh; ~10 minutes on 2 cores).
+demo: deps
+	$(MAKE) all
+	bash scripts/demo.sh
+
 bench: deps
 	$(MAKE) all
 	/usr/bin/python3 scripts/bench.py $(BENCH_ARGS)
