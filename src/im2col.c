@@ -51,9 +51,16 @@ static void check_args(int c, int h, int w, int ksize, int stride_x, int stride_
 void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride_x, int stride_y,
             int pad, int dilation, float *restrict col, int out_h, int out_w)
 {
+    im2col_ld(im, c, h, w, ksize, stride_x, stride_y, pad, dilation, col, out_h, out_w,
+              (size_t)(out_h > 0 ? out_h : 0) * (size_t)(out_w > 0 ? out_w : 0));
+}
+
+void im2col_ld(const float *restrict im, int c, int h, int w, int ksize, int stride_x, int stride_y,
+               int pad, int dilation, float *restrict col, int out_h, int out_w, size_t ldcol)
+{
     check_args(c, h, w, ksize, stride_x, stride_y, pad, dilation);
     if (out_h <= 0 || out_w <= 0) return;
-    const size_t out_hw = (size_t)out_h * out_w;
+    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "im2col: ldcol %zu < %d", ldcol, out_h * out_w);
     for (int ch = 0; ch < c; ch++) {
         const float *src = im + (size_t)ch * h * w;
         for (int ky = 0; ky < ksize; ky++) {
@@ -65,7 +72,7 @@ void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride
                 int x_lo, x_hi;
                 valid_range(w, out_w, stride_x, off_x, &x_lo, &x_hi);
                 const int nx = x_hi - x_lo;
-                float *dst = col + ((size_t)(ch * ksize + ky) * ksize + kx) * out_hw;
+                float *dst = col + ((size_t)(ch * ksize + ky) * ksize + kx) * ldcol;
 
                 /* Output rows that read padding only. */
                 memset(dst, 0, (size_t)y_lo * out_w * sizeof(float));
@@ -93,9 +100,16 @@ void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride
 void col2im(const float *restrict col, int c, int h, int w, int ksize, int stride_x, int stride_y,
             int pad, int dilation, float *restrict im, int out_h, int out_w)
 {
+    col2im_ld(col, c, h, w, ksize, stride_x, stride_y, pad, dilation, im, out_h, out_w,
+              (size_t)(out_h > 0 ? out_h : 0) * (size_t)(out_w > 0 ? out_w : 0));
+}
+
+void col2im_ld(const float *restrict col, int c, int h, int w, int ksize, int stride_x, int stride_y,
+               int pad, int dilation, float *restrict im, int out_h, int out_w, size_t ldcol)
+{
     check_args(c, h, w, ksize, stride_x, stride_y, pad, dilation);
     if (out_h <= 0 || out_w <= 0) return;
-    const size_t out_hw = (size_t)out_h * out_w;
+    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "col2im: ldcol %zu < %d", ldcol, out_h * out_w);
     for (int ch = 0; ch < c; ch++) {
         float *dst_im = im + (size_t)ch * h * w;
         for (int ky = 0; ky < ksize; ky++) {
@@ -108,7 +122,7 @@ void col2im(const float *restrict col, int c, int h, int w, int ksize, int strid
                 valid_range(w, out_w, stride_x, off_x, &x_lo, &x_hi);
                 const int nx = x_hi - x_lo;
                 if (nx <= 0) continue;
-                const float *src = col + ((size_t)(ch * ksize + ky) * ksize + kx) * out_hw;
+                const float *src = col + ((size_t)(ch * ksize + ky) * ksize + kx) * ldcol;
                 for (int oy = y_lo; oy < y_hi; oy++) {
                     /* Distinct ox hit distinct pixels (stride >= 1), so each row is a
                      * conflict-free vector add. */

@@ -93,13 +93,70 @@ static int conv_shapes(struct conv *cv, const struct build_ctx *bc, int *oh, int
                : -1;
 }
 
+/* Training batches small output planes: `chunk` images share one GEMM with chunk*out_hw
+ * columns, because a per-image GEMM with a few dozen columns (13x13, 5x5 planes) runs far
+ * below BLAS peak and pays the thread fork/join per image. Large planes keep one image per
+ * GEMM (already efficient, and the workspace stays one image's columns). Inference (batch 1)
+ * always takes the per-image path. */
+enum { CONV_GEMM_MIN_COLS = 4096 };
+
+static int conv_one_by_one(const struct conv *cv)
+{
+    return cv->size == 1 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 0;
+}
+
+static int conv_chunk(const struct conv *cv)
+{
+    const struct layer *l = &cv->base;
+    int hw = l->out_h * l->out_w;
+    if (l->batch <= 1 || cv->groups != 1 || hw >= CONV_GEMM_MIN_COLS) return 1;
+    int g = (CONV_GEMM_MIN_COLS + hw - 1) / hw;
+    return g < l->batch ? g : l->batch;
+}
+
 static void conv_set_workspace(struct conv *cv)
 {
     struct layer *l = &cv->base;
-    int one_by_one = cv->size == 1 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 0;
-    l->workspace_need =
-        one_by_one ? 0 : (size_t)(l->c / cv->groups) * cv->size * cv->size * l->out_h * l->out_w;
+    size_t hw = (size_t)l->out_h * l->out_w;
+    size_t k = (size_t)(l->c / cv->groups) * cv->size * cv->size;
+    int chunk = conv_chunk(cv);
+    if (chunk > 1) /* columns (K x chunk*hw) + outputs/deltas (n x chunk*hw) */
+        l->workspace_need = (k + (size_t)cv->n) * (size_t)chunk * hw;
+    else
+        l->workspace_need = conv_one_by_one(cv) ? 0 : k * hw;
     l->bflops = 2.0 * cv->nweights * l->out_h * l->out_w / 1e9;
+}
+
+/* The columns of images [b0, b0+nb) side by side: col (K x nb*hw), image j in columns
+ * [j*hw, (j+1)*hw). A 1x1 stride-1 conv's columns are the image itself. (groups == 1) */
+static void conv_chunk_cols(const struct conv *cv, const float *in, int b0, int nb, float *col)
+{
+    const struct layer *l = &cv->base;
+    size_t hw = (size_t)l->out_h * l->out_w, ld = (size_t)nb * hw;
+    for (int j = 0; j < nb; j++) {
+        const float *im = in + (size_t)(b0 + j) * l->inputs;
+        if (conv_one_by_one(cv))
+            for (int ch = 0; ch < l->c; ch++) memcpy(col + ch * ld + j * hw, im + ch * hw, hw * sizeof(float));
+        else
+            im2col_ld(im, l->c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
+                      col + j * hw, l->out_h, l->out_w, ld);
+    }
+}
+
+/* Copies between the batch layout (b, n, hw) of images [b0, b0+nb) and the chunk layout
+ * (n, nb*hw): to_chunk = 1 gathers, 0 scatters. */
+static void conv_chunk_copy(const struct conv *cv, float *batch_buf, float *chunk_buf, int b0, int nb, int to_chunk)
+{
+    const struct layer *l = &cv->base;
+    size_t hw = (size_t)l->out_h * l->out_w, ld = (size_t)nb * hw;
+    for (int j = 0; j < nb; j++)
+        for (int ch = 0; ch < cv->n; ch++) {
+            float *a = batch_buf + (size_t)(b0 + j) * l->outputs + ch * hw, *c = chunk_buf + ch * ld + j * hw;
+            if (to_chunk)
+                memcpy(c, a, hw * sizeof(float));
+            else
+                memcpy(a, c, hw * sizeof(float));
+        }
 }
 
 /* (Re)allocates the training buffers that depend on the output size; the parameter
@@ -237,7 +294,7 @@ static void conv_gemm_image(struct conv *cv, const float *in, float *out, float 
     for (int g = 0; g < cv->groups; g++) {
         const float *im = in + (size_t)g * g_c * l->h * l->w;
         const float *b = im;
-        if (l->workspace_need) {
+        if (!conv_one_by_one(cv)) {
             im2col(im, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
                    ws, l->out_h, l->out_w);
             b = ws;
@@ -372,10 +429,21 @@ static void conv_forward_train(struct conv *cv, struct net_state *st)
     struct layer *l = &cv->base;
     DN_ASSERT(cv->weight_updates, "layer %d: training forward, but the network was not built for training",
               l->index);
-    int out_hw = l->out_h * l->out_w;
-    for (int b = 0; b < l->batch; b++)
-        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, l->output + (size_t)b * l->outputs,
-                        st->workspace);
+    int out_hw = l->out_h * l->out_w, chunk = conv_chunk(cv);
+    if (chunk == 1) {
+        for (int b = 0; b < l->batch; b++)
+            conv_gemm_image(cv, st->input + (size_t)b * l->inputs, l->output + (size_t)b * l->outputs,
+                            st->workspace);
+    } else {
+        int K = l->c * cv->size * cv->size;
+        for (int b0 = 0; b0 < l->batch; b0 += chunk) {
+            int nb = l->batch - b0 < chunk ? l->batch - b0 : chunk, cols = nb * out_hw;
+            float *col = st->workspace, *y = st->workspace + (size_t)K * cols;
+            conv_chunk_cols(cv, st->input, b0, nb, col);
+            gemm(0, 0, cv->n, cols, K, 1.0f, cv->weights, K, col, cols, 0.0f, y, cols);
+            conv_chunk_copy(cv, l->output, y, b0, nb, 0);
+        }
+    }
     if (cv->bn) {
         conv_bn_forward_train(cv);
     } else {
@@ -420,6 +488,75 @@ static void conv_bn_backward(struct conv *cv)
     }
 }
 
+/* Weight and input gradients one image (and group) per GEMM. */
+static void conv_backward_images(struct conv *cv, struct net_state *st)
+{
+    struct layer *l = &cv->base;
+    int out_hw = l->out_h * l->out_w;
+    int g_c = l->c / cv->groups, g_n = cv->n / cv->groups;
+    int K = g_c * cv->size * cv->size;
+    float *ws = st->workspace;
+    for (int b = 0; b < l->batch; b++) {
+        for (int g = 0; g < cv->groups; g++) {
+            const float *d = l->delta + (size_t)b * l->outputs + (size_t)g * g_n * out_hw;
+            const float *im = st->input + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
+            const float *col = im;
+            if (!conv_one_by_one(cv)) {
+                im2col(im, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
+                       ws, l->out_h, l->out_w);
+                col = ws;
+            }
+            /* dW_g (g_n x K) += delta_g (g_n x out_hw) * col^T (out_hw x K) */
+            gemm(0, 1, g_n, K, out_hw, 1.0f, d, out_hw, col, out_hw, 1.0f,
+                 cv->weight_updates + (size_t)g * g_n * K, K);
+            if (!st->delta) continue;
+            float *dim = st->delta + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
+            const float *wg = cv->weights + (size_t)g * g_n * K;
+            /* dcol (K x out_hw) = W_g^T (K x g_n) * delta_g (g_n x out_hw) */
+            if (conv_one_by_one(cv)) {
+                gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 1.0f, dim, out_hw);
+            } else {
+                gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 0.0f, ws, out_hw);
+                col2im(ws, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
+                       dim, l->out_h, l->out_w);
+            }
+        }
+    }
+}
+
+/* Weight and input gradients `chunk` images per GEMM (groups == 1), see conv_chunk. */
+static void conv_backward_chunked(struct conv *cv, struct net_state *st)
+{
+    struct layer *l = &cv->base;
+    int out_hw = l->out_h * l->out_w, chunk = conv_chunk(cv);
+    int K = l->c * cv->size * cv->size;
+    for (int b0 = 0; b0 < l->batch; b0 += chunk) {
+        int nb = l->batch - b0 < chunk ? l->batch - b0 : chunk, cols = nb * out_hw;
+        float *col = st->workspace, *d = st->workspace + (size_t)K * cols;
+        conv_chunk_copy(cv, l->delta, d, b0, nb, 1);
+        conv_chunk_cols(cv, st->input, b0, nb, col);
+        /* dW (n x K) += delta (n x cols) * col^T (cols x K) */
+        gemm(0, 1, cv->n, K, cols, 1.0f, d, cols, col, cols, 1.0f, cv->weight_updates, K);
+        if (!st->delta) continue;
+        /* dcol (K x cols) = W^T (K x n) * delta (n x cols), into the columns' space */
+        gemm(1, 0, K, cols, cv->n, 1.0f, cv->weights, K, d, cols, 0.0f, col, cols);
+        for (int j = 0; j < nb; j++) {
+            float *dim = st->delta + (size_t)(b0 + j) * l->inputs;
+            const float *c = col + (size_t)j * out_hw;
+            if (conv_one_by_one(cv)) {
+                for (int ch = 0; ch < l->c; ch++) {
+                    float *o = dim + (size_t)ch * out_hw;
+                    const float *s = c + (size_t)ch * cols;
+                    for (int i = 0; i < out_hw; i++) o[i] += s[i];
+                }
+            } else {
+                col2im_ld(c, l->c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation, dim,
+                          l->out_h, l->out_w, (size_t)cols);
+            }
+        }
+    }
+}
+
 static void conv_backward(struct layer *l, struct net_state *st)
 {
     struct conv *cv = (struct conv *)l;
@@ -436,35 +573,10 @@ static void conv_backward(struct layer *l, struct net_state *st)
             cv->bias_updates[ch] += (float)s;
         }
     }
-    int g_c = l->c / cv->groups, g_n = cv->n / cv->groups;
-    int K = g_c * cv->size * cv->size;
-    float *ws = st->workspace;
-    for (int b = 0; b < l->batch; b++) {
-        for (int g = 0; g < cv->groups; g++) {
-            const float *d = l->delta + (size_t)b * l->outputs + (size_t)g * g_n * out_hw;
-            const float *im = st->input + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
-            const float *col = im;
-            if (l->workspace_need) {
-                im2col(im, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
-                       ws, l->out_h, l->out_w);
-                col = ws;
-            }
-            /* dW_g (g_n x K) += delta_g (g_n x out_hw) * col^T (out_hw x K) */
-            gemm(0, 1, g_n, K, out_hw, 1.0f, d, out_hw, col, out_hw, 1.0f,
-                 cv->weight_updates + (size_t)g * g_n * K, K);
-            if (!st->delta) continue;
-            float *dim = st->delta + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
-            const float *wg = cv->weights + (size_t)g * g_n * K;
-            /* dcol (K x out_hw) = W_g^T (K x g_n) * delta_g (g_n x out_hw) */
-            if (!l->workspace_need) {
-                gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 1.0f, dim, out_hw);
-            } else {
-                gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 0.0f, ws, out_hw);
-                col2im(ws, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
-                       dim, l->out_h, l->out_w);
-            }
-        }
-    }
+    if (conv_chunk(cv) > 1)
+        conv_backward_chunked(cv, st);
+    else
+        conv_backward_images(cv, st);
 }
 
 /* p += (lr/B) u after u -= decay_b * p; then u *= momentum. decay_b = decay * B or 0. */
