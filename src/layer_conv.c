@@ -50,6 +50,7 @@
 #include "gemm.h"
 #include "im2col.h"
 #include "network.h"
+#include "parallel.h"
 #include "rng.h"
 #include "util.h"
 
@@ -306,6 +307,52 @@ static void conv_gemm_image(struct conv *cv, const float *in, float *out, float 
 
 static void conv_forward_train(struct conv *cv, struct net_state *st);
 
+/* ------------------------------------------------------------------------------------ */
+/* par_for slices (parallel.h): channels or element ranges, each written by one thread    */
+/* ------------------------------------------------------------------------------------ */
+
+struct conv_job {
+    struct conv *cv;
+    float *buf; /* the buffer a slice works on (see each function) */
+};
+
+enum { CONV_PAR_MIN_WORK = 16384 }; /* floats per slice at least: below that, no fork/join */
+
+static long conv_min_channels(const struct conv *cv)
+{
+    long per = (long)cv->base.out_h * cv->base.out_w * cv->base.batch;
+    return per >= CONV_PAR_MIN_WORK ? 1 : CONV_PAR_MIN_WORK / (per > 0 ? per : 1);
+}
+
+/* Inference: one image's channels [c0, c1) of buf get y = act(y*scale + shift). */
+static void conv_affine_act_channels(void *ctx, long c0, long c1)
+{
+    const struct conv_job *j = ctx;
+    const struct conv *cv = j->cv;
+    int out_hw = cv->base.out_h * cv->base.out_w;
+    for (long ch = c0; ch < c1; ch++) {
+        float *y = j->buf + (size_t)ch * out_hw;
+        float sc = cv->inf_scale[ch], sh = cv->inf_shift[ch];
+        for (int i = 0; i < out_hw; i++) y[i] = y[i] * sc + sh;
+        activation_forward(y, out_hw, cv->act);
+    }
+}
+
+static void conv_act_forward_range(void *ctx, long lo, long hi)
+{
+    const struct conv_job *j = ctx;
+    if (j->cv->act_in) memcpy(j->cv->act_in + lo, j->buf + lo, (size_t)(hi - lo) * sizeof(float));
+    activation_forward(j->buf + lo, hi - lo, j->cv->act);
+}
+
+static void conv_act_backward_range(void *ctx, long lo, long hi)
+{
+    const struct conv_job *j = ctx;
+    const struct conv *cv = j->cv;
+    activation_backward(cv->base.output + lo, cv->act_in ? cv->act_in + lo : NULL, hi - lo, cv->act,
+                        cv->base.delta + lo);
+}
+
 static void conv_forward(struct layer *l, struct net_state *st)
 {
     struct conv *cv = (struct conv *)l;
@@ -314,16 +361,10 @@ static void conv_forward(struct layer *l, struct net_state *st)
         return;
     }
     if (!cv->prepared) conv_prepare_inference(l);
-    int out_hw = l->out_h * l->out_w;
     for (int b = 0; b < l->batch; b++) {
-        float *out = l->output + (size_t)b * l->outputs;
-        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, out, st->workspace);
-        for (int ch = 0; ch < cv->n; ch++) {
-            float *y = out + (size_t)ch * out_hw;
-            float sc = cv->inf_scale[ch], sh = cv->inf_shift[ch];
-            for (int i = 0; i < out_hw; i++) y[i] = y[i] * sc + sh;
-            activation_forward(y, out_hw, cv->act);
-        }
+        struct conv_job j = {cv, l->output + (size_t)b * l->outputs};
+        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, j.buf, st->workspace);
+        par_for(cv->n, conv_min_channels(cv), conv_affine_act_channels, &j);
     }
 }
 
@@ -389,14 +430,13 @@ static double conv_bn_divisor(long m)
 #define CONV_ROLL_KEEP 0.9f /* CPU running-statistics factors (cfg.md §4) */
 #define CONV_ROLL_NEW 0.1f
 
-/* In place on l->output (the conv result x): batch statistics, running statistics, x^ kept,
- * y = gamma x^ + beta. */
-static void conv_bn_forward_train(struct conv *cv)
+static void conv_bn_forward_channels(void *ctx, long c0, long c1)
 {
+    struct conv *cv = ((struct conv_job *)ctx)->cv;
     struct layer *l = &cv->base;
     int out_hw = l->out_h * l->out_w;
     long m = conv_bn_m(cv);
-    for (int ch = 0; ch < cv->n; ch++) {
+    for (int ch = (int)c0; ch < (int)c1; ch++) {
         double s = 0;
         for (int b = 0; b < l->batch; b++)
             s += plane_sum(l->output + ((size_t)b * cv->n + ch) * out_hw, out_hw);
@@ -421,6 +461,14 @@ static void conv_bn_forward_train(struct conv *cv)
             }
         }
     }
+}
+
+/* In place on l->output (the conv result x): batch statistics, running statistics, x^ kept,
+ * y = gamma x^ + beta. Channels are independent, so they are split over the pool. */
+static void conv_bn_forward_train(struct conv *cv)
+{
+    struct conv_job j = {cv, NULL};
+    par_for(cv->n, conv_min_channels(cv), conv_bn_forward_channels, &j);
     cv->prepared = 0; /* the running statistics changed */
 }
 
@@ -453,21 +501,21 @@ static void conv_forward_train(struct conv *cv, struct net_state *st)
                 for (int i = 0; i < out_hw; i++) y[i] += bias;
             }
     }
-    size_t total = (size_t)l->batch * l->outputs;
-    if (cv->act_in) memcpy(cv->act_in, l->output, total * sizeof(float));
-    activation_forward(l->output, (long)total, cv->act);
+    struct conv_job j = {cv, l->output};
+    par_for((long)l->batch * l->outputs, CONV_PAR_MIN_WORK, conv_act_forward_range, &j);
 }
 
 /* In place on l->delta (w.r.t. y = gamma x^ + beta): accumulates the beta and gamma
  * gradients, then turns delta into the delta w.r.t. the conv result x (formula in the file
  * header). */
-static void conv_bn_backward(struct conv *cv)
+static void conv_bn_backward_channels(void *ctx, long c0, long c1)
 {
+    struct conv *cv = ((struct conv_job *)ctx)->cv;
     struct layer *l = &cv->base;
     int out_hw = l->out_h * l->out_w;
     long m = conv_bn_m(cv);
     double div = conv_bn_divisor(m);
-    for (int ch = 0; ch < cv->n; ch++) {
+    for (int ch = (int)c0; ch < (int)c1; ch++) {
         double sd = 0, sdx = 0;
         for (int b = 0; b < l->batch; b++) {
             size_t off = ((size_t)b * cv->n + ch) * out_hw;
@@ -486,6 +534,12 @@ static void conv_bn_backward(struct conv *cv)
             for (int i = 0; i < out_hw; i++) d[i] = k * (d[i] - mean_d - xh[i] * c_x);
         }
     }
+}
+
+static void conv_bn_backward(struct conv *cv)
+{
+    struct conv_job j = {cv, NULL};
+    par_for(cv->n, conv_min_channels(cv), conv_bn_backward_channels, &j);
 }
 
 /* Weight and input gradients one image (and group) per GEMM. */
@@ -562,8 +616,8 @@ static void conv_backward(struct layer *l, struct net_state *st)
     struct conv *cv = (struct conv *)l;
     DN_ASSERT(cv->weight_updates && l->delta, "layer %d: backward without training buffers", l->index);
     int out_hw = l->out_h * l->out_w;
-    size_t total = (size_t)l->batch * l->outputs;
-    activation_backward(l->output, cv->act_in, (long)total, cv->act, l->delta);
+    struct conv_job j = {cv, NULL};
+    par_for((long)l->batch * l->outputs, CONV_PAR_MIN_WORK, conv_act_backward_range, &j);
     if (cv->bn) {
         conv_bn_backward(cv);
     } else {
