@@ -145,19 +145,33 @@ static void conv_chunk_cols(const struct conv *cv, const float *in, int b0, int 
 }
 
 /* Copies between the batch layout (b, n, hw) of images [b0, b0+nb) and the chunk layout
- * (n, nb*hw): to_chunk = 1 gathers, 0 scatters. */
-static void conv_chunk_copy(const struct conv *cv, float *batch_buf, float *chunk_buf, int b0, int nb, int to_chunk)
+ * (n, nb*hw): to_chunk = 1 gathers, 0 scatters. Split over channels (par_for). */
+struct conv_copy {
+    const struct conv *cv;
+    float *batch_buf, *chunk_buf;
+    int b0, nb, to_chunk;
+};
+
+static void conv_chunk_copy_channels(void *ctx, long c0, long c1)
 {
-    const struct layer *l = &cv->base;
-    size_t hw = (size_t)l->out_h * l->out_w, ld = (size_t)nb * hw;
-    for (int j = 0; j < nb; j++)
-        for (int ch = 0; ch < cv->n; ch++) {
-            float *a = batch_buf + (size_t)(b0 + j) * l->outputs + ch * hw, *c = chunk_buf + ch * ld + j * hw;
-            if (to_chunk)
+    const struct conv_copy *k = ctx;
+    const struct layer *l = &k->cv->base;
+    size_t hw = (size_t)l->out_h * l->out_w, ld = (size_t)k->nb * hw;
+    for (int j = 0; j < k->nb; j++)
+        for (long ch = c0; ch < c1; ch++) {
+            float *a = k->batch_buf + (size_t)(k->b0 + j) * l->outputs + ch * hw, *c = k->chunk_buf + ch * ld + j * hw;
+            if (k->to_chunk)
                 memcpy(c, a, hw * sizeof(float));
             else
                 memcpy(a, c, hw * sizeof(float));
         }
+}
+
+static void conv_chunk_copy(const struct conv *cv, float *batch_buf, float *chunk_buf, int b0, int nb, int to_chunk)
+{
+    struct conv_copy k = {cv, batch_buf, chunk_buf, b0, nb, to_chunk};
+    long per = (long)nb * cv->base.out_h * cv->base.out_w;
+    par_for(cv->n, per >= 16384 ? 1 : 16384 / (per > 0 ? per : 1), conv_chunk_copy_channels, &k);
 }
 
 /* (Re)allocates the training buffers that depend on the output size; the parameter

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -148,4 +149,14 @@ void par_for(long n, long min_chunk, par_fn fn, void *ctx)
     pthread_mutex_lock(&P.mu);
     while (P.pending > 0) pthread_cond_wait(&P.done, &P.mu);
     pthread_mutex_unlock(&P.mu);
+}
+
+static void zero_range(void *ctx, long lo, long hi)
+{
+    memset((float *)ctx + lo, 0, (size_t)(hi - lo) * sizeof(float));
+}
+
+void par_zero(float *x, long n)
+{
+    par_for(n, 1L << 16, zero_range, x);
 }

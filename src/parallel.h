@@ -23,6 +23,9 @@ void par_for(long n, long min_chunk, par_fn fn, void *ctx);
 void par_set_threads(int n);
 int par_get_threads(void);
 
+/* x[0..n) = 0, split over the pool (large training buffers: the per-forward delta reset). */
+void par_zero(float *x, long n);
+
 /* Stops and joins the helper threads (also registered with atexit when they start). */
 void par_shutdown(void);
 
