@@ -60,7 +60,7 @@ TEST(parallel_every_index_once)
 TEST(parallel_im2col_thread_independent)
 {
     int before = par_get_threads();
-    int c = 13, h = 37, w = 29, k = 3;
+    int c = 64, h = 41, w = 39, k = 3; /* large enough that par_for splits the channels */
     int oh = im2col_out_size(h, k, 2, 1, 1), ow = im2col_out_size(w, k, 2, 1, 1);
     size_t ncol = (size_t)c * k * k * oh * ow, nim = (size_t)c * h * w;
     float *im = malloc(nim * sizeof(float)), *col[2], *back[2];
