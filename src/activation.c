@@ -237,6 +237,10 @@ static inline float g_gelu(float t)
  * sp' = sigmoid(x) = 1 - e^-sp (written -expm1(-sp) so the x < -20 tail keeps precision). */
 static inline float g_mish(float x)
 {
+    if (!(x > MISH_THRESHOLD || x < -MISH_THRESHOLD)) { /* one expf, as f_mish (NaN: stays NaN) */
+        float e = expf(x), n = e * (e + 2.0f), t = n / (n + 2.0f);
+        return t + x * (1.0f - t * t) * (e / (1.0f + e));
+    }
     float sp = softplus_thr(x);
     float t = tanhf(sp);
     return t + x * (1.0f - t * t) * -expm1f(-sp);
