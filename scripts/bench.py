@@ -1,9 +1,22 @@
 #!/usr/bin/python3
 """make bench: forward-pass speed of our engine against OpenCV's DNN module, same cfg, same
-.weights, same machine, same run; then (when the engine can train) training throughput.
+.weights, same machine, same run; the per-layer forward table; training speed; the focal cost.
+
+Training table: `darknet benchmark <cfg> -train` runs whole training iterations (forward with
+truths, backward, SGD update, exactly the trainer's per-subdivision calls) on a random input
+with 6 random truth boxes per image, on cfgs derived from cfg/yolov4-tiny.cfg (batch 16,
+subdivisions 1, 416x416 and 160x160). No data loader (images/s is the compute ceiling); peak
+RSS is the benchmark process's. s/iteration is the median wall time after one warm-up
+iteration; CPU s is the median process CPU time (all threads), less sensitive to other load.
+
+Focal cost: `darknet benchmark <cfg> -yolo` times the [yolo] layers' training forward alone
+(decode + targets + deltas, both heads, batch 16 at 416, same random truths) on stock
+cfg/yolov4-tiny.cfg and on cfg/yolov4-tiny-focal.cfg (focal_loss=1); runs are interleaved and
+the ratio of medians is printed, then the same for whole training iterations.
 
 Prints tables only; nothing here is asserted. Every ratio is measured in this run.
 Usage: scripts/bench.py [--darknet ./darknet] [--iters N] [--quick]
+  --quick: forward without yolov4, training at 160 only, fewer focal rounds (~2-3 min).
 """
 import argparse
 import os
@@ -85,11 +98,78 @@ def forward_table(args, tmp):
         print('```')
 
 
+def derived_cfg(src, tmp, name, batch, size):
+    """cfg text of src with [net] batch/subdivisions/width/height replaced (first occurrences)."""
+    txt = open(src).read()
+    for key, val in (('batch', batch), ('subdivisions', 1), ('width', size), ('height', size)):
+        txt = re.sub(r'^(\s*%s\s*=\s*)\d+' % key, r'\g<1>%d' % val, txt, count=1, flags=re.M)
+    path = os.path.join(tmp, name)
+    with open(path, 'w') as f:
+        f.write(txt)
+    return path
+
+
+def bench_kv(darknet, args):
+    out = run([darknet, 'benchmark'] + args).stdout
+    return dict(re.findall(r'(\w+)=(\S+)', out.splitlines()[0])), out
+
+
+def train_table(args, tmp):
+    sizes = [160] if args.quick else [416, 160]
+    rows = []
+    for size in sizes:
+        cfg = derived_cfg('cfg/yolov4-tiny.cfg', tmp, 'tiny_train_%d.cfg' % size, 16, size)
+        kv, _ = bench_kv(args.darknet, [cfg, '-train', '-iters', '5', '-warmup', '1'])
+        rows.append(('yolov4-tiny', '%dx%d' % (size, size), kv['batch'], float(kv['median_s']),
+                     float(kv['images_per_s']), float(kv['cpu_s']), float(kv['peak_rss_mb']), kv['threads']))
+    print('\n## Training iteration (darknet benchmark -train; forward+backward+update, no loader; '
+          'median of 5 after 1 warm-up)\n')
+    print('| network | input | batch | s/iteration | images/s | CPU s/iteration | peak RSS MB | BLAS threads |')
+    print('|---|---|---|---|---|---|---|---|')
+    for r in rows:
+        print('| %s | %s | %s | %.3f | %.1f | %.3f | %.0f | %s |' % r)
+
+
+def focal_table(args, tmp):
+    stock = derived_cfg('cfg/yolov4-tiny.cfg', tmp, 'tiny_stock_416.cfg', 16, 416)
+    focal = derived_cfg('cfg/yolov4-tiny-focal.cfg', tmp, 'tiny_focal_416.cfg', 16, 416)
+    rounds = 2 if args.quick else 3
+    yolo = {'stock': [], 'focal': []}
+    ymin = {'stock': [], 'focal': []}
+    for _ in range(rounds):  # interleaved: stock, focal, stock, focal, ...
+        for name, cfg in (('stock', stock), ('focal', focal)):
+            kv, _ = bench_kv(args.darknet, [cfg, '-yolo', '-iters', '30', '-warmup', '3'])
+            yolo[name].append(float(kv['median_ms']))
+            ymin[name].append(float(kv['min_ms']))
+    size = 160 if args.quick else 416
+    stock_it = derived_cfg('cfg/yolov4-tiny.cfg', tmp, 'tiny_stock_it.cfg', 16, size)
+    focal_it = derived_cfg('cfg/yolov4-tiny-focal.cfg', tmp, 'tiny_focal_it.cfg', 16, size)
+    it = {'stock': [], 'focal': []}
+    cpu = {'stock': [], 'focal': []}
+    for _ in range(2):
+        for name, cfg in (('stock', stock_it), ('focal', focal_it)):
+            kv, _ = bench_kv(args.darknet, [cfg, '-train', '-iters', '5', '-warmup', '1'])
+            it[name].append(float(kv['median_s']))
+            cpu[name].append(float(kv['cpu_s']))
+    med = statistics.median
+    print('\n## Focal cost (focal_loss=1 vs stock, yolov4-tiny heads, batch 16, 6 random truths/image)\n')
+    print('| measured | stock | focal | focal/stock | target |')
+    print('|---|---|---|---|---|')
+    print('| [yolo] training forward, both heads, 416x416 (ms, median of %d runs x 30) | %.2f | %.2f | %.3f | <= 1.10 |'
+          % (rounds, med(yolo['stock']), med(yolo['focal']), med(yolo['focal']) / med(yolo['stock'])))
+    print('| the same, fastest run (ms; other load only adds time, so min is the cleaner cost) | %.2f | %.2f | %.3f | <= 1.10 |'
+          % (min(ymin['stock']), min(ymin['focal']), min(ymin['focal']) / min(ymin['stock'])))
+    print('| whole iteration %dx%d, wall (s, median of 2 runs x 5) | %.3f | %.3f | %.3f | <= 1.02 |'
+          % (size, size, med(it['stock']), med(it['focal']), med(it['focal']) / med(it['stock'])))
+    print('| whole iteration %dx%d, CPU (s) | %.3f | %.3f | %.3f | <= 1.02 |'
+          % (size, size, med(cpu['stock']), med(cpu['focal']), med(cpu['focal']) / med(cpu['stock'])))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--darknet', default=os.path.join(ROOT, 'darknet'))
     ap.add_argument('--iters', type=int, default=20)
-    ap.add_argument('--quick', action='store_true', help='skip the 160-layer yolov4')
+    ap.add_argument('--quick', action='store_true', help='skip yolov4 and the 416 training row; fewer rounds')
     args = ap.parse_args()
     os.chdir(ROOT)
     import numpy  # noqa: F401  (fail early with a clear message)
@@ -98,6 +178,10 @@ def main():
                                                               os.cpu_count(), cv2.__version__))
     with tempfile.TemporaryDirectory(prefix='dn_bench_') as tmp:
         forward_table(args, tmp)
+        sys.stdout.flush()
+        train_table(args, tmp)
+        sys.stdout.flush()
+        focal_table(args, tmp)
     return 0
 
 

@@ -9,9 +9,11 @@
  * Non-goals: no hand-written blocked/SIMD kernel (OpenBLAS is that), no batched or strided
  * batch interface, no GPU. Threading policy (STYLE.md §7): only the main thread calls in.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "gemm.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 
 #include "util.h"
 
@@ -56,6 +58,31 @@ void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A
             *c = beta == 0 ? (float)(alpha * acc) : (float)(alpha * acc + (double)beta * *c);
         }
     }
+}
+
+/* OpenBLAS internals used only by blas_init, declared weak so another BLAS still links (the
+ * calls are then skipped). openblas_read_env re-reads the OPENBLAS_* variables; shutting the
+ * thread server down makes the next parallel call start it again with the new settings. */
+extern void openblas_read_env(void) __attribute__((weak));
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+/* Why a short idle timeout (measured, README "Speed"): after each parallel GEMM the pthread
+ * OpenBLAS worker keeps polling with sched_yield for ~2^28 cycles (OPENBLAS_THREAD_TIMEOUT
+ * default 28) before it sleeps. Training calls GEMM every few milliseconds, so the worker
+ * never slept: it spun in the kernel while the main thread did im2col/BN/[yolo] and while the
+ * loader threads decoded images. A 160x160 tiny run spent more system than user time. With
+ * 2^4 cycles it sleeps at once and is woken (one futex) by the next GEMM. */
+enum { BLAS_IDLE_TIMEOUT_LOG2 = 4 };
+
+void blas_init(int threads)
+{
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT") && openblas_read_env && blas_thread_shutdown_) {
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+        openblas_read_env();
+        blas_thread_shutdown_();
+    }
+    _Static_assert(BLAS_IDLE_TIMEOUT_LOG2 == 4, "keep the setenv string in step");
+    blas_set_threads(threads > 0 ? threads : blas_get_threads());
 }
 
 void blas_set_threads(int n)

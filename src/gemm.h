@@ -21,6 +21,12 @@ void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A
  * OpenBLAS). Call from the main thread only, before or between gemm() calls. */
 void blas_set_threads(int n);
 
+/* Process start-up (main only, before any GEMM and before other threads exist): sets
+ * OpenBLAS's idle timeout short (unless OPENBLAS_THREAD_TIMEOUT is set by the user), so idle
+ * BLAS workers sleep instead of spinning in sched_yield between GEMMs, then the thread count
+ * (threads <= 0: OpenBLAS's own default, i.e. OPENBLAS_NUM_THREADS or the core count). */
+void blas_init(int threads);
+
 /* The number of threads OpenBLAS will use for the next call. */
 int blas_get_threads(void);
 

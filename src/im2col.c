@@ -8,14 +8,17 @@
  * per-element bounds test; padding is written as whole zero runs. This covers darknet's hot
  * 3x3 stride 1/2 pad 1 layers without special-casing them.
  *
- * Non-goals: no fused im2col+GEMM, no NHWC layout, no threading (BLAS threads the GEMM, which
- * dominates), no grouped-conv bookkeeping (the caller offsets im per group).
+ * Threading: channels are split over the par_for pool (parallel.h); each channel's rows are
+ * written by one thread, so the result does not depend on the thread count.
+ * Non-goals: no fused im2col+GEMM, no NHWC layout, no grouped-conv bookkeeping (the caller
+ * offsets im per group).
  */
 #include "im2col.h"
 
 #include <stddef.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "util.h"
 
 int im2col_out_size(int in, int ksize, int stride, int pad, int dilation)
@@ -51,10 +54,50 @@ static void check_args(int c, int h, int w, int ksize, int stride_x, int stride_
 void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride_x, int stride_y,
             int pad, int dilation, float *restrict col, int out_h, int out_w)
 {
+    im2col_ld(im, c, h, w, ksize, stride_x, stride_y, pad, dilation, col, out_h, out_w,
+              (size_t)(out_h > 0 ? out_h : 0) * (size_t)(out_w > 0 ? out_w : 0));
+}
+
+/* Arguments of one im2col/col2im call, shared by the par_for slices (channel ranges). */
+struct unfold {
+    const float *src;
+    float *dst;
+    int h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w;
+    size_t ldcol;
+};
+
+/* Channels whose work (ksize^2 * out_hw values) amounts to about this many floats go to one
+ * thread at least: smaller calls are not worth a fork/join. */
+enum { UNFOLD_MIN_WORK = 32768 };
+
+static long unfold_min_channels(int ksize, int out_h, int out_w)
+{
+    long per = (long)ksize * ksize * out_h * out_w;
+    return per >= UNFOLD_MIN_WORK ? 1 : UNFOLD_MIN_WORK / (per > 0 ? per : 1);
+}
+
+static void im2col_channels(void *ctx, long c0, long c1);
+static void col2im_channels(void *ctx, long c0, long c1);
+
+void im2col_ld(const float *restrict im, int c, int h, int w, int ksize, int stride_x, int stride_y,
+               int pad, int dilation, float *restrict col, int out_h, int out_w, size_t ldcol)
+{
     check_args(c, h, w, ksize, stride_x, stride_y, pad, dilation);
     if (out_h <= 0 || out_w <= 0) return;
-    const size_t out_hw = (size_t)out_h * out_w;
-    for (int ch = 0; ch < c; ch++) {
+    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "im2col: ldcol %zu < %d", ldcol, out_h * out_w);
+    struct unfold u = {im, col, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w, ldcol};
+    par_for(c, unfold_min_channels(ksize, out_h, out_w), im2col_channels, &u);
+}
+
+static void im2col_channels(void *ctx, long c0, long c1)
+{
+    const struct unfold *u = ctx;
+    const float *restrict im = u->src;
+    float *restrict col = u->dst;
+    const int h = u->h, w = u->w, ksize = u->ksize, stride_x = u->stride_x, stride_y = u->stride_y;
+    const int pad = u->pad, dilation = u->dilation, out_h = u->out_h, out_w = u->out_w;
+    const size_t ldcol = u->ldcol;
+    for (int ch = (int)c0; ch < (int)c1; ch++) {
         const float *src = im + (size_t)ch * h * w;
         for (int ky = 0; ky < ksize; ky++) {
             const int off_y = ky * dilation - pad;
@@ -65,7 +108,7 @@ void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride
                 int x_lo, x_hi;
                 valid_range(w, out_w, stride_x, off_x, &x_lo, &x_hi);
                 const int nx = x_hi - x_lo;
-                float *dst = col + ((size_t)(ch * ksize + ky) * ksize + kx) * out_hw;
+                float *dst = col + ((size_t)(ch * ksize + ky) * ksize + kx) * ldcol;
 
                 /* Output rows that read padding only. */
                 memset(dst, 0, (size_t)y_lo * out_w * sizeof(float));
@@ -93,10 +136,30 @@ void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride
 void col2im(const float *restrict col, int c, int h, int w, int ksize, int stride_x, int stride_y,
             int pad, int dilation, float *restrict im, int out_h, int out_w)
 {
+    col2im_ld(col, c, h, w, ksize, stride_x, stride_y, pad, dilation, im, out_h, out_w,
+              (size_t)(out_h > 0 ? out_h : 0) * (size_t)(out_w > 0 ? out_w : 0));
+}
+
+void col2im_ld(const float *restrict col, int c, int h, int w, int ksize, int stride_x, int stride_y,
+               int pad, int dilation, float *restrict im, int out_h, int out_w, size_t ldcol)
+{
     check_args(c, h, w, ksize, stride_x, stride_y, pad, dilation);
     if (out_h <= 0 || out_w <= 0) return;
-    const size_t out_hw = (size_t)out_h * out_w;
-    for (int ch = 0; ch < c; ch++) {
+    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "col2im: ldcol %zu < %d", ldcol, out_h * out_w);
+    /* Channels write disjoint image planes, so the slices never touch the same pixel. */
+    struct unfold u = {col, im, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w, ldcol};
+    par_for(c, unfold_min_channels(ksize, out_h, out_w), col2im_channels, &u);
+}
+
+static void col2im_channels(void *ctx, long c0, long c1)
+{
+    const struct unfold *u = ctx;
+    const float *restrict col = u->src;
+    float *restrict im = u->dst;
+    const int h = u->h, w = u->w, ksize = u->ksize, stride_x = u->stride_x, stride_y = u->stride_y;
+    const int pad = u->pad, dilation = u->dilation, out_h = u->out_h, out_w = u->out_w;
+    const size_t ldcol = u->ldcol;
+    for (int ch = (int)c0; ch < (int)c1; ch++) {
         float *dst_im = im + (size_t)ch * h * w;
         for (int ky = 0; ky < ksize; ky++) {
             const int off_y = ky * dilation - pad;
@@ -108,7 +171,7 @@ void col2im(const float *restrict col, int c, int h, int w, int ksize, int strid
                 valid_range(w, out_w, stride_x, off_x, &x_lo, &x_hi);
                 const int nx = x_hi - x_lo;
                 if (nx <= 0) continue;
-                const float *src = col + ((size_t)(ch * ksize + ky) * ksize + kx) * out_hw;
+                const float *src = col + ((size_t)(ch * ksize + ky) * ksize + kx) * ldcol;
                 for (int oy = y_lo; oy < y_hi; oy++) {
                     /* Distinct ox hit distinct pixels (stride >= 1), so each row is a
                      * conflict-free vector add. */

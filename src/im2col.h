@@ -11,6 +11,8 @@
 #ifndef DN_IM2COL_H
 #define DN_IM2COL_H
 
+#include <stddef.h>
+
 /* Output size along one axis: (in + 2 pad - ((ksize-1)*dilation + 1)) / stride + 1, which for
  * dilation 1 is darknet's (in + 2p - k)/stride + 1. May be <= 0 (kernel does not fit). */
 int im2col_out_size(int in, int ksize, int stride, int pad, int dilation);
@@ -25,5 +27,12 @@ void im2col(const float *im, int c, int h, int w, int ksize, int stride_x, int s
  * entries mapping to padding are dropped. im is accumulated, not cleared. */
 void col2im(const float *col, int c, int h, int w, int ksize, int stride_x, int stride_y, int pad,
             int dilation, float *im, int out_h, int out_w);
+
+/* The same with a row stride: row r of col starts at col + r*ldcol (ldcol >= out_h*out_w), so
+ * several images' columns can sit side by side in one matrix and feed a single GEMM. */
+void im2col_ld(const float *im, int c, int h, int w, int ksize, int stride_x, int stride_y, int pad,
+               int dilation, float *col, int out_h, int out_w, size_t ldcol);
+void col2im_ld(const float *col, int c, int h, int w, int ksize, int stride_x, int stride_y, int pad,
+               int dilation, float *im, int out_h, int out_w, size_t ldcol);
 
 #endif

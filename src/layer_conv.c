@@ -50,6 +50,7 @@
 #include "gemm.h"
 #include "im2col.h"
 #include "network.h"
+#include "parallel.h"
 #include "rng.h"
 #include "util.h"
 
@@ -93,13 +94,84 @@ static int conv_shapes(struct conv *cv, const struct build_ctx *bc, int *oh, int
                : -1;
 }
 
+/* Training batches small output planes: `chunk` images share one GEMM with chunk*out_hw
+ * columns, because a per-image GEMM with a few dozen columns (13x13, 5x5 planes) runs far
+ * below BLAS peak and pays the thread fork/join per image. Large planes keep one image per
+ * GEMM (already efficient, and the workspace stays one image's columns). Inference (batch 1)
+ * always takes the per-image path. */
+enum { CONV_GEMM_MIN_COLS = 4096 };
+
+static int conv_one_by_one(const struct conv *cv)
+{
+    return cv->size == 1 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 0;
+}
+
+static int conv_chunk(const struct conv *cv)
+{
+    const struct layer *l = &cv->base;
+    int hw = l->out_h * l->out_w;
+    if (l->batch <= 1 || cv->groups != 1 || hw >= CONV_GEMM_MIN_COLS) return 1;
+    int g = (CONV_GEMM_MIN_COLS + hw - 1) / hw;
+    return g < l->batch ? g : l->batch;
+}
+
 static void conv_set_workspace(struct conv *cv)
 {
     struct layer *l = &cv->base;
-    int one_by_one = cv->size == 1 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 0;
-    l->workspace_need =
-        one_by_one ? 0 : (size_t)(l->c / cv->groups) * cv->size * cv->size * l->out_h * l->out_w;
+    size_t hw = (size_t)l->out_h * l->out_w;
+    size_t k = (size_t)(l->c / cv->groups) * cv->size * cv->size;
+    int chunk = conv_chunk(cv);
+    if (chunk > 1) /* columns (K x chunk*hw) + outputs/deltas (n x chunk*hw) */
+        l->workspace_need = (k + (size_t)cv->n) * (size_t)chunk * hw;
+    else
+        l->workspace_need = conv_one_by_one(cv) ? 0 : k * hw;
     l->bflops = 2.0 * cv->nweights * l->out_h * l->out_w / 1e9;
+}
+
+/* The columns of images [b0, b0+nb) side by side: col (K x nb*hw), image j in columns
+ * [j*hw, (j+1)*hw). A 1x1 stride-1 conv's columns are the image itself. (groups == 1) */
+static void conv_chunk_cols(const struct conv *cv, const float *in, int b0, int nb, float *col)
+{
+    const struct layer *l = &cv->base;
+    size_t hw = (size_t)l->out_h * l->out_w, ld = (size_t)nb * hw;
+    for (int j = 0; j < nb; j++) {
+        const float *im = in + (size_t)(b0 + j) * l->inputs;
+        if (conv_one_by_one(cv))
+            for (int ch = 0; ch < l->c; ch++) memcpy(col + ch * ld + j * hw, im + ch * hw, hw * sizeof(float));
+        else
+            im2col_ld(im, l->c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
+                      col + j * hw, l->out_h, l->out_w, ld);
+    }
+}
+
+/* Copies between the batch layout (b, n, hw) of images [b0, b0+nb) and the chunk layout
+ * (n, nb*hw): to_chunk = 1 gathers, 0 scatters. Split over channels (par_for). */
+struct conv_copy {
+    const struct conv *cv;
+    float *batch_buf, *chunk_buf;
+    int b0, nb, to_chunk;
+};
+
+static void conv_chunk_copy_channels(void *ctx, long c0, long c1)
+{
+    const struct conv_copy *k = ctx;
+    const struct layer *l = &k->cv->base;
+    size_t hw = (size_t)l->out_h * l->out_w, ld = (size_t)k->nb * hw;
+    for (int j = 0; j < k->nb; j++)
+        for (long ch = c0; ch < c1; ch++) {
+            float *a = k->batch_buf + (size_t)(k->b0 + j) * l->outputs + ch * hw, *c = k->chunk_buf + ch * ld + j * hw;
+            if (k->to_chunk)
+                memcpy(c, a, hw * sizeof(float));
+            else
+                memcpy(a, c, hw * sizeof(float));
+        }
+}
+
+static void conv_chunk_copy(const struct conv *cv, float *batch_buf, float *chunk_buf, int b0, int nb, int to_chunk)
+{
+    struct conv_copy k = {cv, batch_buf, chunk_buf, b0, nb, to_chunk};
+    long per = (long)nb * cv->base.out_h * cv->base.out_w;
+    par_for(cv->n, per >= 16384 ? 1 : 16384 / (per > 0 ? per : 1), conv_chunk_copy_channels, &k);
 }
 
 /* (Re)allocates the training buffers that depend on the output size; the parameter
@@ -237,7 +309,7 @@ static void conv_gemm_image(struct conv *cv, const float *in, float *out, float 
     for (int g = 0; g < cv->groups; g++) {
         const float *im = in + (size_t)g * g_c * l->h * l->w;
         const float *b = im;
-        if (l->workspace_need) {
+        if (!conv_one_by_one(cv)) {
             im2col(im, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
                    ws, l->out_h, l->out_w);
             b = ws;
@@ -249,6 +321,52 @@ static void conv_gemm_image(struct conv *cv, const float *in, float *out, float 
 
 static void conv_forward_train(struct conv *cv, struct net_state *st);
 
+/* ------------------------------------------------------------------------------------ */
+/* par_for slices (parallel.h): channels or element ranges, each written by one thread    */
+/* ------------------------------------------------------------------------------------ */
+
+struct conv_job {
+    struct conv *cv;
+    float *buf; /* the buffer a slice works on (see each function) */
+};
+
+enum { CONV_PAR_MIN_WORK = 16384 }; /* floats per slice at least: below that, no fork/join */
+
+static long conv_min_channels(const struct conv *cv)
+{
+    long per = (long)cv->base.out_h * cv->base.out_w * cv->base.batch;
+    return per >= CONV_PAR_MIN_WORK ? 1 : CONV_PAR_MIN_WORK / (per > 0 ? per : 1);
+}
+
+/* Inference: one image's channels [c0, c1) of buf get y = act(y*scale + shift). */
+static void conv_affine_act_channels(void *ctx, long c0, long c1)
+{
+    const struct conv_job *j = ctx;
+    const struct conv *cv = j->cv;
+    int out_hw = cv->base.out_h * cv->base.out_w;
+    for (long ch = c0; ch < c1; ch++) {
+        float *y = j->buf + (size_t)ch * out_hw;
+        float sc = cv->inf_scale[ch], sh = cv->inf_shift[ch];
+        for (int i = 0; i < out_hw; i++) y[i] = y[i] * sc + sh;
+        activation_forward(y, out_hw, cv->act);
+    }
+}
+
+static void conv_act_forward_range(void *ctx, long lo, long hi)
+{
+    const struct conv_job *j = ctx;
+    if (j->cv->act_in) memcpy(j->cv->act_in + lo, j->buf + lo, (size_t)(hi - lo) * sizeof(float));
+    activation_forward(j->buf + lo, hi - lo, j->cv->act);
+}
+
+static void conv_act_backward_range(void *ctx, long lo, long hi)
+{
+    const struct conv_job *j = ctx;
+    const struct conv *cv = j->cv;
+    activation_backward(cv->base.output + lo, cv->act_in ? cv->act_in + lo : NULL, hi - lo, cv->act,
+                        cv->base.delta + lo);
+}
+
 static void conv_forward(struct layer *l, struct net_state *st)
 {
     struct conv *cv = (struct conv *)l;
@@ -257,16 +375,10 @@ static void conv_forward(struct layer *l, struct net_state *st)
         return;
     }
     if (!cv->prepared) conv_prepare_inference(l);
-    int out_hw = l->out_h * l->out_w;
     for (int b = 0; b < l->batch; b++) {
-        float *out = l->output + (size_t)b * l->outputs;
-        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, out, st->workspace);
-        for (int ch = 0; ch < cv->n; ch++) {
-            float *y = out + (size_t)ch * out_hw;
-            float sc = cv->inf_scale[ch], sh = cv->inf_shift[ch];
-            for (int i = 0; i < out_hw; i++) y[i] = y[i] * sc + sh;
-            activation_forward(y, out_hw, cv->act);
-        }
+        struct conv_job j = {cv, l->output + (size_t)b * l->outputs};
+        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, j.buf, st->workspace);
+        par_for(cv->n, conv_min_channels(cv), conv_affine_act_channels, &j);
     }
 }
 
@@ -332,14 +444,13 @@ static double conv_bn_divisor(long m)
 #define CONV_ROLL_KEEP 0.9f /* CPU running-statistics factors (cfg.md §4) */
 #define CONV_ROLL_NEW 0.1f
 
-/* In place on l->output (the conv result x): batch statistics, running statistics, x^ kept,
- * y = gamma x^ + beta. */
-static void conv_bn_forward_train(struct conv *cv)
+static void conv_bn_forward_channels(void *ctx, long c0, long c1)
 {
+    struct conv *cv = ((struct conv_job *)ctx)->cv;
     struct layer *l = &cv->base;
     int out_hw = l->out_h * l->out_w;
     long m = conv_bn_m(cv);
-    for (int ch = 0; ch < cv->n; ch++) {
+    for (int ch = (int)c0; ch < (int)c1; ch++) {
         double s = 0;
         for (int b = 0; b < l->batch; b++)
             s += plane_sum(l->output + ((size_t)b * cv->n + ch) * out_hw, out_hw);
@@ -364,6 +475,14 @@ static void conv_bn_forward_train(struct conv *cv)
             }
         }
     }
+}
+
+/* In place on l->output (the conv result x): batch statistics, running statistics, x^ kept,
+ * y = gamma x^ + beta. Channels are independent, so they are split over the pool. */
+static void conv_bn_forward_train(struct conv *cv)
+{
+    struct conv_job j = {cv, NULL};
+    par_for(cv->n, conv_min_channels(cv), conv_bn_forward_channels, &j);
     cv->prepared = 0; /* the running statistics changed */
 }
 
@@ -372,10 +491,21 @@ static void conv_forward_train(struct conv *cv, struct net_state *st)
     struct layer *l = &cv->base;
     DN_ASSERT(cv->weight_updates, "layer %d: training forward, but the network was not built for training",
               l->index);
-    int out_hw = l->out_h * l->out_w;
-    for (int b = 0; b < l->batch; b++)
-        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, l->output + (size_t)b * l->outputs,
-                        st->workspace);
+    int out_hw = l->out_h * l->out_w, chunk = conv_chunk(cv);
+    if (chunk == 1) {
+        for (int b = 0; b < l->batch; b++)
+            conv_gemm_image(cv, st->input + (size_t)b * l->inputs, l->output + (size_t)b * l->outputs,
+                            st->workspace);
+    } else {
+        int K = l->c * cv->size * cv->size;
+        for (int b0 = 0; b0 < l->batch; b0 += chunk) {
+            int nb = l->batch - b0 < chunk ? l->batch - b0 : chunk, cols = nb * out_hw;
+            float *col = st->workspace, *y = st->workspace + (size_t)K * cols;
+            conv_chunk_cols(cv, st->input, b0, nb, col);
+            gemm(0, 0, cv->n, cols, K, 1.0f, cv->weights, K, col, cols, 0.0f, y, cols);
+            conv_chunk_copy(cv, l->output, y, b0, nb, 0);
+        }
+    }
     if (cv->bn) {
         conv_bn_forward_train(cv);
     } else {
@@ -385,21 +515,21 @@ static void conv_forward_train(struct conv *cv, struct net_state *st)
                 for (int i = 0; i < out_hw; i++) y[i] += bias;
             }
     }
-    size_t total = (size_t)l->batch * l->outputs;
-    if (cv->act_in) memcpy(cv->act_in, l->output, total * sizeof(float));
-    activation_forward(l->output, (long)total, cv->act);
+    struct conv_job j = {cv, l->output};
+    par_for((long)l->batch * l->outputs, CONV_PAR_MIN_WORK, conv_act_forward_range, &j);
 }
 
 /* In place on l->delta (w.r.t. y = gamma x^ + beta): accumulates the beta and gamma
  * gradients, then turns delta into the delta w.r.t. the conv result x (formula in the file
  * header). */
-static void conv_bn_backward(struct conv *cv)
+static void conv_bn_backward_channels(void *ctx, long c0, long c1)
 {
+    struct conv *cv = ((struct conv_job *)ctx)->cv;
     struct layer *l = &cv->base;
     int out_hw = l->out_h * l->out_w;
     long m = conv_bn_m(cv);
     double div = conv_bn_divisor(m);
-    for (int ch = 0; ch < cv->n; ch++) {
+    for (int ch = (int)c0; ch < (int)c1; ch++) {
         double sd = 0, sdx = 0;
         for (int b = 0; b < l->batch; b++) {
             size_t off = ((size_t)b * cv->n + ch) * out_hw;
@@ -420,22 +550,17 @@ static void conv_bn_backward(struct conv *cv)
     }
 }
 
-static void conv_backward(struct layer *l, struct net_state *st)
+static void conv_bn_backward(struct conv *cv)
 {
-    struct conv *cv = (struct conv *)l;
-    DN_ASSERT(cv->weight_updates && l->delta, "layer %d: backward without training buffers", l->index);
+    struct conv_job j = {cv, NULL};
+    par_for(cv->n, conv_min_channels(cv), conv_bn_backward_channels, &j);
+}
+
+/* Weight and input gradients one image (and group) per GEMM. */
+static void conv_backward_images(struct conv *cv, struct net_state *st)
+{
+    struct layer *l = &cv->base;
     int out_hw = l->out_h * l->out_w;
-    size_t total = (size_t)l->batch * l->outputs;
-    activation_backward(l->output, cv->act_in, (long)total, cv->act, l->delta);
-    if (cv->bn) {
-        conv_bn_backward(cv);
-    } else {
-        for (int ch = 0; ch < cv->n; ch++) {
-            double s = 0;
-            for (int b = 0; b < l->batch; b++) s += plane_sum(l->delta + ((size_t)b * cv->n + ch) * out_hw, out_hw);
-            cv->bias_updates[ch] += (float)s;
-        }
-    }
     int g_c = l->c / cv->groups, g_n = cv->n / cv->groups;
     int K = g_c * cv->size * cv->size;
     float *ws = st->workspace;
@@ -444,7 +569,7 @@ static void conv_backward(struct layer *l, struct net_state *st)
             const float *d = l->delta + (size_t)b * l->outputs + (size_t)g * g_n * out_hw;
             const float *im = st->input + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
             const float *col = im;
-            if (l->workspace_need) {
+            if (!conv_one_by_one(cv)) {
                 im2col(im, g_c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation,
                        ws, l->out_h, l->out_w);
                 col = ws;
@@ -456,7 +581,7 @@ static void conv_backward(struct layer *l, struct net_state *st)
             float *dim = st->delta + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
             const float *wg = cv->weights + (size_t)g * g_n * K;
             /* dcol (K x out_hw) = W_g^T (K x g_n) * delta_g (g_n x out_hw) */
-            if (!l->workspace_need) {
+            if (conv_one_by_one(cv)) {
                 gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 1.0f, dim, out_hw);
             } else {
                 gemm(1, 0, K, out_hw, g_n, 1.0f, wg, K, d, out_hw, 0.0f, ws, out_hw);
@@ -465,6 +590,61 @@ static void conv_backward(struct layer *l, struct net_state *st)
             }
         }
     }
+}
+
+/* Weight and input gradients `chunk` images per GEMM (groups == 1), see conv_chunk. */
+static void conv_backward_chunked(struct conv *cv, struct net_state *st)
+{
+    struct layer *l = &cv->base;
+    int out_hw = l->out_h * l->out_w, chunk = conv_chunk(cv);
+    int K = l->c * cv->size * cv->size;
+    for (int b0 = 0; b0 < l->batch; b0 += chunk) {
+        int nb = l->batch - b0 < chunk ? l->batch - b0 : chunk, cols = nb * out_hw;
+        float *col = st->workspace, *d = st->workspace + (size_t)K * cols;
+        conv_chunk_copy(cv, l->delta, d, b0, nb, 1);
+        conv_chunk_cols(cv, st->input, b0, nb, col);
+        /* dW (n x K) += delta (n x cols) * col^T (cols x K) */
+        gemm(0, 1, cv->n, K, cols, 1.0f, d, cols, col, cols, 1.0f, cv->weight_updates, K);
+        if (!st->delta) continue;
+        /* dcol (K x cols) = W^T (K x n) * delta (n x cols), into the columns' space */
+        gemm(1, 0, K, cols, cv->n, 1.0f, cv->weights, K, d, cols, 0.0f, col, cols);
+        for (int j = 0; j < nb; j++) {
+            float *dim = st->delta + (size_t)(b0 + j) * l->inputs;
+            const float *c = col + (size_t)j * out_hw;
+            if (conv_one_by_one(cv)) {
+                for (int ch = 0; ch < l->c; ch++) {
+                    float *o = dim + (size_t)ch * out_hw;
+                    const float *s = c + (size_t)ch * cols;
+                    for (int i = 0; i < out_hw; i++) o[i] += s[i];
+                }
+            } else {
+                col2im_ld(c, l->c, l->h, l->w, cv->size, cv->stride_x, cv->stride_y, cv->pad, cv->dilation, dim,
+                          l->out_h, l->out_w, (size_t)cols);
+            }
+        }
+    }
+}
+
+static void conv_backward(struct layer *l, struct net_state *st)
+{
+    struct conv *cv = (struct conv *)l;
+    DN_ASSERT(cv->weight_updates && l->delta, "layer %d: backward without training buffers", l->index);
+    int out_hw = l->out_h * l->out_w;
+    struct conv_job j = {cv, NULL};
+    par_for((long)l->batch * l->outputs, CONV_PAR_MIN_WORK, conv_act_backward_range, &j);
+    if (cv->bn) {
+        conv_bn_backward(cv);
+    } else {
+        for (int ch = 0; ch < cv->n; ch++) {
+            double s = 0;
+            for (int b = 0; b < l->batch; b++) s += plane_sum(l->delta + ((size_t)b * cv->n + ch) * out_hw, out_hw);
+            cv->bias_updates[ch] += (float)s;
+        }
+    }
+    if (conv_chunk(cv) > 1)
+        conv_backward_chunked(cv, st);
+    else
+        conv_backward_images(cv, st);
 }
 
 /* p += (lr/B) u after u -= decay_b * p; then u *= momentum. decay_b = decay * B or 0. */

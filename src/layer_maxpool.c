@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "layer.h"
 #include "network.h"
+#include "parallel.h"
 #include "util.h"
 
 enum { MAXPOOL_MAX_SIZE = 1024 };
@@ -84,43 +85,59 @@ static int maxpool_resize(struct layer *l, const struct build_ctx *bc)
     return 0;
 }
 
-static void maxpool_forward(struct layer *l, struct net_state *st)
+struct maxpool_job {
+    const struct maxpool *m;
+    const float *input;
+    int *idx_all; /* NULL at inference */
+};
+
+/* Planes [p0, p1) of the (batch * c) input planes; planes are independent (par_for). */
+static void maxpool_planes(void *ctx, long p0, long p1)
 {
-    const struct maxpool *m = (const struct maxpool *)l;
+    const struct maxpool_job *jb = ctx;
+    const struct maxpool *m = jb->m;
+    const struct layer *l = &m->base;
     int off = m->padding / 2;
-    int *idx_all = st->train ? m->indexes : NULL;
-    DN_ASSERT(!st->train || idx_all, "layer %d: training forward, but the network was not built for training",
-              l->index);
-    for (int b = 0; b < l->batch; b++) {
-        for (int ch = 0; ch < l->c; ch++) {
-            size_t in_off = ((size_t)b * l->c + ch) * l->h * l->w;
-            size_t out_off = ((size_t)b * l->c + ch) * l->out_h * l->out_w;
-            const float *in = st->input + in_off;
-            float *out = l->output + out_off;
-            for (int i = 0; i < l->out_h; i++) {
-                int y0 = i * m->stride_y - off, y1 = y0 + m->size;
-                if (y0 < 0) y0 = 0;
-                if (y1 > l->h) y1 = l->h;
-                for (int j = 0; j < l->out_w; j++) {
-                    int x0 = j * m->stride_x - off, x1 = x0 + m->size;
-                    if (x0 < 0) x0 = 0;
-                    if (x1 > l->w) x1 = l->w;
-                    float best = -FLT_MAX;
-                    int arg = y0 * l->w + x0;
-                    for (int y = y0; y < y1; y++) {
-                        const float *row = in + (size_t)y * l->w;
-                        for (int x = x0; x < x1; x++)
-                            if (row[x] > best) {
-                                best = row[x];
-                                arg = y * l->w + x;
-                            }
-                    }
-                    out[i * l->out_w + j] = best;
-                    if (idx_all) idx_all[out_off + (size_t)i * l->out_w + j] = (int)in_off + arg;
+    int *idx_all = jb->idx_all;
+    for (long p = p0; p < p1; p++) {
+        size_t in_off = (size_t)p * l->h * l->w;
+        size_t out_off = (size_t)p * l->out_h * l->out_w;
+        const float *in = jb->input + in_off;
+        float *out = l->output + out_off;
+        for (int i = 0; i < l->out_h; i++) {
+            int y0 = i * m->stride_y - off, y1 = y0 + m->size;
+            if (y0 < 0) y0 = 0;
+            if (y1 > l->h) y1 = l->h;
+            for (int j = 0; j < l->out_w; j++) {
+                int x0 = j * m->stride_x - off, x1 = x0 + m->size;
+                if (x0 < 0) x0 = 0;
+                if (x1 > l->w) x1 = l->w;
+                float best = -FLT_MAX;
+                int arg = y0 * l->w + x0;
+                for (int y = y0; y < y1; y++) {
+                    const float *row = in + (size_t)y * l->w;
+                    for (int x = x0; x < x1; x++)
+                        if (row[x] > best) {
+                            best = row[x];
+                            arg = y * l->w + x;
+                        }
                 }
+                out[i * l->out_w + j] = best;
+                if (idx_all) idx_all[out_off + (size_t)i * l->out_w + j] = (int)in_off + arg;
             }
         }
     }
+}
+
+static void maxpool_forward(struct layer *l, struct net_state *st)
+{
+    const struct maxpool *m = (const struct maxpool *)l;
+    int *idx_all = st->train ? m->indexes : NULL;
+    DN_ASSERT(!st->train || idx_all, "layer %d: training forward, but the network was not built for training",
+              l->index);
+    struct maxpool_job jb = {m, st->input, idx_all};
+    long per = (long)l->out_h * l->out_w * m->size * m->size;
+    par_for((long)l->batch * l->c, per >= 16384 ? 1 : 16384 / (per > 0 ? per : 1), maxpool_planes, &jb);
 }
 
 static void maxpool_backward(struct layer *l, struct net_state *st)

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
         usage();
         return 1;
     }
-    blas_set_threads(blas_get_threads());
+    blas_init(0);
     if (!strcmp(argv[1], "detector")) return detector_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "init")) return cmd_init(argc - 2, argv + 2);
     if (!strcmp(argv[1], "benchmark")) return benchmark_main(argc - 2, argv + 2);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "util.h"
 
 void net_free(struct net *net)
@@ -58,7 +59,7 @@ float *net_forward(struct net *net, int train)
                            .truth = net->truth, .max_boxes = net->max_boxes};
     for (int i = 0; i < net->n; i++) {
         struct layer *l = net->layers[i];
-        if (train && l->delta) memset(l->delta, 0, (size_t)l->batch * l->outputs * sizeof(float));
+        if (train && l->delta) par_zero(l->delta, (long)l->batch * l->outputs);
         double t0 = net->layer_ms ? dn_now_ms() : 0;
         l->ops->forward(l, &st);
         if (net->layer_ms) net->layer_ms[i] += dn_now_ms() - t0;
