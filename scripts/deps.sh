@@ -2,7 +2,7 @@
 # Installs the Debian packages darknet-focal needs that are missing, and says which.
 # Called by `make test` and `make demo`. Runs apt-get as root, or through sudo.
 set -euo pipefail
-pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv
+pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv clang libclang-rt-14-dev
       python3-matplotlib darknet dataset-fashion-mnist)
 [ "${DN_DEPS_EXTRA:-}" ] && pkgs+=(${DN_DEPS_EXTRA})
 missing=()
