@@ -120,7 +120,8 @@ test-san:
 
 # libFuzzer targets (clang, objects in build-fuzz/), each run FUZZ_SECONDS from the seed
 # corpus; fails on any crash (tests/fuzz/run_fuzz.sh).
-fuzz: deps
+fuzz:
+	@if [ "$(DEPS)" = 1 ]; then DN_DEPS_FUZZ=1 bash scripts/deps.sh; fi
 	$(MAKE) CC=clang BUILD=build-fuzz SANITIZE=fuzzer-no-link,address,undefined fuzz-build
 	bash tests/fuzz/run_fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 

@@ -2,8 +2,10 @@
 # Installs the Debian packages darknet-focal needs that are missing, and says which.
 # Called by `make test` and `make demo`. Runs apt-get as root, or through sudo.
 set -euo pipefail
-pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv clang libclang-rt-14-dev
+pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv
       python3-matplotlib darknet dataset-fashion-mnist)
+# `make fuzz` only (DN_DEPS_FUZZ=1): clang with libFuzzer and its sanitizer runtimes.
+[ "${DN_DEPS_FUZZ:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
 [ "${DN_DEPS_EXTRA:-}" ] && pkgs+=(${DN_DEPS_EXTRA})
 missing=()
 for p in "${pkgs[@]}"; do

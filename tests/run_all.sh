@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every suite of `make test` and ends with one "N passed, N failed" line (the sum).
 # usage: tests/run_all.sh <darknet binary> <unit test binary> <libdarknet.so>
-# With DN_SAN=1 (set by `make SANITIZE=... test` / `make test-san`), every sanitizer report of
-# any process the suites start is written under a log directory instead of stderr, with exit
-# codes 86/87 that no test expects; any report there fails the run (the suites' own checks
-# cannot mistake an ASan exit for the expected "exit 1").
+# With DN_SAN=1 (set by `make SANITIZE=... test` / `make test-san`), sanitizers exit with codes
+# 86 (ASan/LSan) and 87 (UBSan) that no test expects, ASan reports go to a log directory, and
+# every binary the suites start runs through a wrapper that records an exit 86/87 there (UBSan
+# combined with ASan ignores log_path). Any record fails the run, so an ASan exit can never
+# pass for the "exit 1" a test expects, nor a crash in a command whose status a test ignores.
 set -u
 BIN=${1:-./darknet}; TESTBIN=${2:-build/darknet_test}; LIB=${3:-./libdarknet.so}
 cd "$(dirname "$0")/.."
@@ -15,6 +16,16 @@ if [ "${DN_SAN:-0}" = 1 ]; then
     export ASAN_OPTIONS="log_path=$SANLOG/asan:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1${ASAN_EXTRA:+:$ASAN_EXTRA}"
     export UBSAN_OPTIONS="log_path=$SANLOG/ubsan:halt_on_error=1:print_stacktrace=1:exitcode=87"
     export LSAN_OPTIONS="exitcode=86"
+    mkdir -p "$SANLOG/bin"
+    wrap() { # real binary -> prints the path of a wrapper that records exit 86/87
+        local real w; real=$(realpath "$1"); w="$SANLOG/bin/$(basename "$1")"
+        printf '#!/usr/bin/env bash\n"%s" "$@"; rc=$?\n' "$real" > "$w"
+        printf '[ $rc -eq 86 ] || [ $rc -eq 87 ] && echo "exit $rc: %s $*" >> "%s/exit.$$"\nexit $rc\n' \
+            "$real" "$SANLOG" >> "$w"
+        chmod +x "$w"; echo "$w"
+    }
+    BIN=$(wrap "$BIN"); TESTBIN_REAL=$TESTBIN; TESTBIN=$(wrap "$TESTBIN")
+    for r in "$(dirname "$TESTBIN_REAL")"/replay_*; do [ -x "$r" ] && wrap "$r" >/dev/null; done
 fi
 run_suite() { # name, command...
     local name=$1; shift
@@ -48,7 +59,7 @@ if [ -f tests/cli/parity.sh ]; then
 fi
 if [ -n "$SANLOG" ]; then
     echo "=== sanitizers"
-    reports=$(find "$SANLOG" -type f | sort)
+    reports=$(find "$SANLOG" -maxdepth 1 -type f | sort)
     if [ -n "$reports" ]; then
         for r in $reports; do echo "--- $r"; head -n 40 "$r"; done
         n=$(printf '%s\n' "$reports" | wc -l)
