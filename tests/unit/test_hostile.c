@@ -160,3 +160,27 @@ TEST(hostile_cfg_memory_budget)
     net_free(net);
     net_max_bytes = saved;
 }
+
+/* Fuzz finding (tests/fuzz/regress/cfg/maxpool_empty_window.cfg): with padding/2 >= size a
+ * maxpool window can lie entirely in the padding. Its arg-max index pointed at a clamped
+ * position — another pixel, or past the end of the input for the last window — and backward
+ * added its delta there (heap overflow under ASan). Now such a window routes no gradient:
+ * every input pixel of a size-1 pool gets exactly one output's delta. */
+TEST(hostile_maxpool_window_in_padding)
+{
+    const char *p = write_tmp("hostile_pad.cfg", "[net]\nbatch=2\nsubdivisions=1\nwidth=3\nheight=2\nchannels=1\n"
+                                                 "[convolutional]\nfilters=1\nsize=1\nactivation=linear\n"
+                                                 "[maxpool]\nsize=1\nstride=1\npadding=2\n");
+    struct net *net = net_parse(p, 1, 1);
+    CHECK(net != NULL);
+    if (!net) return;
+    struct layer *mp = net->layers[1], *cv = net->layers[0];
+    CHECK_EQ_INT(mp->out_w, 5);
+    CHECK_EQ_INT(mp->out_h, 4);
+    for (int k = 0; k < net->batch * net->c * net->h * net->w; k++) net->input[k] = (float)k;
+    net_forward(net, 1);
+    for (int k = 0; k < mp->batch * mp->outputs; k++) mp->delta[k] = 1;
+    net_backward(net);
+    for (int k = 0; k < cv->batch * cv->outputs; k++) CHECK_NEAR(cv->delta[k], 1, 0);
+    net_free(net);
+}
