@@ -55,6 +55,30 @@ static void decode_error(const char *path)
         dn_error("%s: error: cannot decode image: %s", path, why);
 }
 
+/*
+ * The most pixels a file can really encode, from the best compression ratio of its format, with
+ * margin: GIF (LZW) < 16384 px/byte; JPEG ~2 bits per 8x8 block at best, so < 300 px/byte; every
+ * other stb format is raw or RLE (BMP RLE8 is the best at 255 px per 2 bytes). stb does not fail
+ * on a short file of the raw/RLE formats — it decodes whatever the header claims — and sizes
+ * GIF and JPEG buffers from the header, so without this bound a 70-byte BMP, TGA or PNM header
+ * claiming 10000x10000 costs 1.4 GB. PNG is exempt: stb checks that the inflated data holds
+ * every pixel before it allocates the image (and inflating is bounded by deflate's 1032:1).
+ */
+static double max_pixels_for_file(FILE *f)
+{
+    unsigned char m[4] = {0};
+    long pos = ftell(f);
+    size_t got = fread(m, 1, sizeof m, f);
+    if (fseek(f, 0, SEEK_END)) return 1e18;
+    double bytes = (double)ftell(f);
+    if (pos < 0 || fseek(f, pos, SEEK_SET)) return 1e18;
+    double ratio = 256;
+    if (got == 4 && m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') return 1e18;
+    if (got == 4 && m[0] == 'G' && m[1] == 'I' && m[2] == 'F') ratio = 16384;
+    else if (got >= 2 && m[0] == 0xFF && m[1] == 0xD8) ratio = 1024;
+    return bytes * ratio;
+}
+
 int image_load(const char *path, int channels, struct image *out)
 {
     DN_ASSERT(channels >= 1 && channels <= 4, "channels must be 1..4, got %d", channels);
@@ -79,6 +103,12 @@ int image_load(const char *path, int channels, struct image *out)
     }
     if (have_info && (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (long long)w * h > IMAGE_MAX_PIXELS)) {
         dn_error("%s: error: image too large: %dx%d", path, w, h);
+        fclose(f);
+        return -1;
+    }
+    if (have_info && (double)w * h > max_pixels_for_file(f)) {
+        dn_error("%s: error: header claims %dx%d pixels, more than the file's size can hold (truncated or "
+                 "forged)", path, w, h);
         fclose(f);
         return -1;
     }

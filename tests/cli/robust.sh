@@ -40,8 +40,9 @@ expect_ok() {
     if ! grep -qF -- "$want" <<<"$out"; then bad "$name" "stdout lacks '$want': $(head -c 300 <<<"$out")"; return; fi
     ok "$name"
 }
-# limited CMD... — runs CMD under the address-space cap
-limited() { ( ulimit -v "$VLIMIT"; "$@" ); }
+# limited CMD... — runs CMD under the address-space cap, with one BLAS thread (OpenBLAS reserves
+# stacks and buffers per thread, which would make the cap depend on the machine's core count)
+limited() { ( ulimit -v "$VLIMIT"; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$@" ); }
 mkcfg() { sed "$2" "$D/tiny.cfg" > "$1"; }
 
 cp "$D/tiny.names" tiny.names
@@ -79,6 +80,14 @@ open("huge.bmp", "wb").write(b"BM" + struct.pack("<IHHI", 14 + 40 + 16, 0, 0, 14
 w = bytearray(open("tiny.weights", "rb").read())
 w[20 + 4 * 40: 20 + 4 * 41] = struct.pack("<f", float("nan"))
 open("nan.weights", "wb").write(bytes(w))
+# 10000x10000 (within the pixel limit) claimed by tiny BMP, TGA, binary PGM and GIF files: stb
+# would decode the missing pixels as zeros, 1.4 GB for 70 bytes
+open("bomb.bmp", "wb").write(b"BM" + struct.pack("<IHHI", 14 + 40 + 16, 0, 0, 14 + 40) +
+                             struct.pack("<IiiHHIIiiII", 40, 10000, 10000, 1, 24, 0, 0, 2835, 2835, 0, 0) + b"\0" * 16)
+open("bomb.tga", "wb").write(struct.pack("<BBBHHBHHHHBB", 0, 0, 2, 0, 0, 0, 0, 0, 10000, 10000, 24, 0) + bytes(18))
+open("bomb.pgm", "wb").write(b"P5\n10000 10000\n255\n" + bytes(10))
+open("bomb.gif", "wb").write(b"GIF89a" + struct.pack("<HHBBB", 10000, 10000, 0, 0, 0) + b",\0\0\0\0" +
+                             struct.pack("<HH", 10000, 10000) + b"\0\x02\x02\x44\x01\0;")
 # a cfg without NUL bytes but with no text structure (high bytes and control characters)
 open("noise.cfg", "wb").write(bytes((i * 37 + 11) % 255 + 1 for i in range(400)))
 PY
@@ -121,7 +130,7 @@ if [ "$VLIMIT" != unlimited ]; then # 3.2 GB: fits this machine, not `ulimit -v 
     printf '[net]\nwidth=16384\nheight=16384\nchannels=3\n[maxpool]\nsize=1\nstride=1024\n' > bigin.cfg
     expect_fail "cfg: network over ulimit -v refused with a message" "bigin.cfg:1: error: [net]: the 16384x16384x3 input (batch 1) needs 3.22 GB, over the memory budget" limited "$BIN" init bigin.cfg o.weights
 else ok "cfg: network over ulimit -v refused with a message (not run under ASan)"; fi
-printf '[net]\nwidth=4096\nheight=4096\nchannels=1\n[convolutional]\nfilters=1\nsize=255\npad=1\n' > ws.cfg
+printf '[net]\nwidth=2048\nheight=2048\nchannels=1\n[convolutional]\nfilters=1\nsize=255\npad=1\n' > ws.cfg
 expect_fail "cfg: im2col workspace bomb refused" "ws.cfg:5: error: [convolutional]: im2col workspace of" limited "$BIN" init ws.cfg o.weights
 { printf '[net]\nwidth=16384\nheight=1\nchannels=1\n'
   printf '[upsample]\nstride=64\n[maxpool]\nsize=1\nstride_x=1\nstride_y=64\n'
@@ -154,6 +163,11 @@ expect_fail "image: empty file" "empty.png: error: cannot decode image" "${DET[@
 expect_fail "image: truncated png" "trunc.png: error: cannot decode image" "${DET[@]}" "$D/tiny.cfg" tiny.weights trunc.png
 expect_fail "image: png header 20000x20000 (ulimit -v)" "huge.png: error: image too large" limited "${DET[@]}" "$D/tiny.cfg" tiny.weights huge.png
 expect_fail "image: bmp header 20000x20000 (ulimit -v)" "huge.bmp: error: image too large: 20000x20000" limited "${DET[@]}" "$D/tiny.cfg" tiny.weights huge.bmp
+for f in bomb.bmp bomb.tga bomb.pgm bomb.gif; do
+    expect_fail "image: ${f#bomb.} header claiming 10000x10000 in a tiny file (ulimit -v)" \
+        "$f: error: header claims 10000x10000 pixels, more than the file's size can hold" \
+        limited "${DET[@]}" "$D/tiny.cfg" tiny.weights "$f"
+done
 expect_fail "image: a directory" "error: cannot open image" "${DET[@]}" "$D/tiny.cfg" tiny.weights "$T"
 expect_ok "image: 1x1" "one.png: Predicted in" "${DET[@]}" "$D/tiny.cfg" tiny.weights one.png
 expect_ok "image: grayscale into a 3-channel net" "gray.png: Predicted in" "${DET[@]}" "$D/tiny.cfg" tiny.weights gray.png
