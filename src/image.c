@@ -79,6 +79,17 @@ static double max_pixels_for_file(FILE *f)
     return bytes * ratio;
 }
 
+/* Output channel k of `channels` from a pixel p of n channels, exactly as stb's own conversion
+ * computes it: grey = (77 r + 150 g + 29 b) >> 8, grey -> r = g = b, a missing alpha is 255. */
+static unsigned char convert_channel(const unsigned char *p, int n, int channels, int k)
+{
+    if ((channels == 2 || channels == 4) && k == channels - 1) return n == 2 || n == 4 ? p[n - 1] : 255;
+    int colour_in = n >= 3 ? 3 : 1, colour_out = channels >= 3 ? 3 : 1;
+    if (colour_in == colour_out) return p[colour_in == 1 ? 0 : k];
+    if (colour_out == 3) return p[0];
+    return (unsigned char)((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+}
+
 int image_load(const char *path, int channels, struct image *out)
 {
     DN_ASSERT(channels >= 1 && channels <= 4, "channels must be 1..4, got %d", channels);
@@ -114,8 +125,11 @@ int image_load(const char *path, int channels, struct image *out)
     }
     /* When stbi_info fails its reason is always the generic "not of any known type" (it tries
      * every format in turn). The loader picks the format by signature and says what is wrong;
-     * its header checks (stb refuses > 2^30 bytes) also run before any pixel allocation. */
-    unsigned char *px = stbi_load_from_file(f, &w, &h, &n, channels);
+     * its header checks (stb refuses > 2^30 bytes) also run before any pixel allocation.
+     * Decoded with the file's own channel count (req_comp 0) and converted below: Debian's stb
+     * (git 2022-09-08) converts a 16-bit PNM with the 8-bit routine when asked for other
+     * channels, then reads past that buffer (found by the image fuzzer). */
+    unsigned char *px = stbi_load_from_file(f, &w, &h, &n, 0);
     if (!px) {
         decode_error(path);
         fclose(f);
@@ -129,13 +143,18 @@ int image_load(const char *path, int channels, struct image *out)
     }
     fclose(f); /* read-only: nothing to lose on a close error */
 
-    /* stb gives interleaved HWC bytes; we store planar CHW floats. */
+    /* stb gives interleaved HWC bytes with n channels; we store planar CHW floats. */
+    DN_ASSERT(n >= 1 && n <= 4, "stb returned %d channels", n);
     struct image im = image_make(w, h, channels);
     size_t plane = (size_t)w * (size_t)h;
     for (int k = 0; k < channels; k++) {
         float *dst = im.data + (size_t)k * plane;
-        const unsigned char *src = px + k;
-        for (size_t i = 0; i < plane; i++) dst[i] = src[i * (size_t)channels] / 255.0f;
+        if (n == channels) {
+            const unsigned char *src = px + k;
+            for (size_t i = 0; i < plane; i++) dst[i] = src[i * (size_t)n] / 255.0f;
+        } else {
+            for (size_t i = 0; i < plane; i++) dst[i] = convert_channel(px + i * (size_t)n, n, channels, k) / 255.0f;
+        }
     }
     stbi_image_free(px);
     *out = im;

@@ -184,3 +184,41 @@ TEST(hostile_maxpool_window_in_padding)
     for (int k = 0; k < cv->batch * cv->outputs; k++) CHECK_NEAR(cv->delta[k], 1, 0);
     net_free(net);
 }
+
+/* image_load decodes with the file's own channel count and converts itself (stb's converter
+ * overflowed on 16-bit PNM, tests/fuzz/regress/image/crash-stb-16bit-pnm-convert): the result
+ * must equal stb's own conversion for every (file channels, requested channels) pair. */
+#include <stb/stb_image.h>
+
+#include "image.h"
+
+TEST(hostile_image_channel_conversion_matches_stb)
+{
+    unsigned long long seed = 11;
+    for (int n = 1; n <= 4; n++) {
+        struct image src = image_make(5, 3, n);
+        for (int i = 0; i < 5 * 3 * n; i++) src.data[i] = test_rand_uniform(&seed, 0, 1);
+        char path[512];
+        snprintf(path, sizeof path, "%s/conv%d.png", test_tmpdir(), n);
+        CHECK(image_save_png(&src, path) == 0);
+        image_free(&src);
+        for (int c = 1; c <= 4; c++) {
+            int w, h, nn;
+            unsigned char *ref = stbi_load(path, &w, &h, &nn, c);
+            struct image im;
+            CHECK(ref != NULL && image_load(path, c, &im) == 0);
+            if (!ref) continue;
+            int mismatches = 0;
+            for (int k = 0; k < c; k++)
+                for (int i = 0; i < w * h; i++)
+                    mismatches += im.data[(size_t)k * w * h + i] != ref[(size_t)i * c + k] / 255.0f;
+            if (mismatches) test_fail(__FILE__, __LINE__, "file channels %d -> %d: %d mismatches", n, c, mismatches);
+            stbi_image_free(ref);
+            image_free(&im);
+        }
+    }
+    /* the fuzz input itself: a 6x5 16-bit PGM with 8 of its 60 bytes */
+    const char *p = write_tmp("pgm16.pgm", "P5\n6 5\n552\nf\x0ct\xce\x11v\x0f\x81\xa7");
+    struct image im;
+    if (image_load(p, 3, &im) == 0) image_free(&im);
+}
