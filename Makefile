@@ -44,6 +44,14 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/src/stb_impl.o
 TEST_SRC := $(wildcard tests/unit/*.c tests/grad/*.c) tests/test_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
+# Fuzz targets (tests/fuzz/fuzz_<t>.c): libFuzzer binaries for `make fuzz` (clang) and, with
+# the normal compiler, replay drivers for `make test` (tests/fuzz/replay.sh).
+FUZZ_TARGETS := cfg data labels weights image
+FUZZ_SECONDS ?= 60
+FUZZ_DEFS    := -DFUZZ_TINY_CFG='"$(CURDIR)/tests/data/tiny.cfg"' -Itests/fuzz
+REPLAY       := $(FUZZ_TARGETS:%=$(BUILD)/replay_%)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
 ifneq ($(BUILD),build)
 BIN      := $(BUILD)/darknet
 TESTBIN  := $(BUILD)/darknet_test
@@ -56,7 +64,7 @@ LIBA     := libdarknet.a
 LIBSO    := libdarknet.so
 endif
 
-.PHONY: all test test-unit test-fast bench demo deps clean check-deps fuzz
+.PHONY: all test test-unit test-fast test-san bench demo deps clean check-deps fuzz fuzz-build
 all: $(BIN) $(LIBA) $(LIBSO)
 
 $(BUILD)/src/%.o: src/%.c
@@ -97,11 +105,30 @@ $(TESTBIN): $(TEST_OBJ) $(LIBA)
 deps:
 	@if [ "$(DEPS)" = 1 ]; then bash scripts/deps.sh; fi
 
-# The whole suite: unit + gradient tests, CLI anomaly tests, OpenCV parity. Ends with one
-# "N passed, N failed" line.
+$(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h $(LIBA)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(FUZZ_DEFS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIBA) $(LDLIBS)
+
+# The whole suite: unit + gradient tests, CLI anomaly tests, fuzz-input replay, OpenCV parity.
+# Ends with one "N passed, N failed" line. With SANITIZE=..., any sanitizer report fails it.
 test: deps
-	$(MAKE) all $(TESTBIN)
-	bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
+	$(MAKE) all $(TESTBIN) $(REPLAY)
+	DN_SAN=$(if $(SANITIZE),1,0) bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
+
+# The whole suite under AddressSanitizer + LeakSanitizer + UBSan (objects in build-san/).
+test-san:
+	$(MAKE) SANITIZE=address,undefined test
+
+# libFuzzer targets (clang, objects in build-fuzz/), each run FUZZ_SECONDS from the seed
+# corpus; fails on any crash (tests/fuzz/run_fuzz.sh).
+fuzz:
+	@if [ "$(DEPS)" = 1 ]; then DN_DEPS_FUZZ=1 bash scripts/deps.sh; fi
+	$(MAKE) CC=clang BUILD=build-fuzz SANITIZE=fuzzer-no-link,address,undefined fuzz-build
+	bash tests/fuzz/run_fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BIN)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIBA)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -fsanitize=fuzzer $(FUZZ_DEFS) -o $@ $< $(LIBA) $(LDLIBS)
 
 test-unit: all $(TESTBIN)
 	$(TESTBIN)

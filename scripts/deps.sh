@@ -4,6 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv
       python3-matplotlib darknet dataset-fashion-mnist)
+# `make fuzz` only (DN_DEPS_FUZZ=1): clang with libFuzzer and its sanitizer runtimes.
+[ "${DN_DEPS_FUZZ:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
 [ "${DN_DEPS_EXTRA:-}" ] && pkgs+=(${DN_DEPS_EXTRA})
 missing=()
 for p in "${pkgs[@]}"; do

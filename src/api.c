@@ -114,6 +114,11 @@ struct dn_detection *dn_detect_image(struct dn_network *d, const char *image_pat
     struct net *net = d->net;
     struct image im;
     *n = 0;
+    if (net->c > IMAGE_MAX_CHANNELS) {
+        dn_error("%s: error: [net] channels=%d: images have 1 to %d channels", net->cfg_path, net->c,
+                 IMAGE_MAX_CHANNELS);
+        return NULL;
+    }
     if (image_load(image_path, net->c, &im)) return NULL;
     struct image sized = net->hp.letter_box ? image_letterbox(&im, net->w, net->h) : image_resize(&im, net->w, net->h);
     dn_network_predict(d, sized.data);

@@ -57,13 +57,15 @@ struct cfg *cfg_parse_text(const char *text, const char *path, int sectionless)
     struct cfg *c = xcalloc(1, sizeof *c);
     c->path = xstrdup(path ? path : "(string)");
     struct cfg_section *cur = sectionless ? add_section(c, "", 0) : NULL;
-    const char *p = text;
+    const char *p = text, *end = text + strlen(text);
     int lineno = 0;
     char *buf = NULL;
     size_t cap = 0;
-    while (*p) {
-        const char *e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
+    while (p < end) {
+        /* memchr over the known length: linear in the file size (strchr would be quadratic
+         * under ASan's strict_string_checks, which scans the whole rest each call) */
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
         lineno++;
         if (n + 1 > cap) {
             cap = n + 1;

@@ -186,6 +186,10 @@ static int detector_test(int argc, char **argv)
     net = load_for_inference(pos[1], np >= 3 ? pos[2] : NULL, (uint64_t)seed);
     if (!net) goto out;
     if (letter) net->hp.letter_box = 1;
+    if (net->c > IMAGE_MAX_CHANNELS) { /* image_load asserts 1..4: refuse the data error here */
+        dn_error("%s: error: [net] channels=%d: images have 1 to %d channels", pos[1], net->c, IMAGE_MAX_CHANNELS);
+        goto out;
+    }
     int last = net_last_of_kind(net, LAYER_YOLO);
     if (last < 0) {
         dn_error("%s: error: the network has no [yolo] layer", pos[1]);

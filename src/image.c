@@ -55,6 +55,41 @@ static void decode_error(const char *path)
         dn_error("%s: error: cannot decode image: %s", path, why);
 }
 
+/*
+ * The most pixels a file can really encode, from the best compression ratio of its format, with
+ * margin: GIF (LZW) < 16384 px/byte; JPEG ~2 bits per 8x8 block at best, so < 300 px/byte; every
+ * other stb format is raw or RLE (BMP RLE8 is the best at 255 px per 2 bytes). stb does not fail
+ * on a short file of the raw/RLE formats — it decodes whatever the header claims — and sizes
+ * GIF and JPEG buffers from the header, so without this bound a 70-byte BMP, TGA or PNM header
+ * claiming 10000x10000 costs 1.4 GB. PNG is exempt: stb checks that the inflated data holds
+ * every pixel before it allocates the image (and inflating is bounded by deflate's 1032:1).
+ */
+static double max_pixels_for_file(FILE *f)
+{
+    unsigned char m[4] = {0};
+    long pos = ftell(f);
+    size_t got = fread(m, 1, sizeof m, f);
+    if (fseek(f, 0, SEEK_END)) return 1e18;
+    double bytes = (double)ftell(f);
+    if (pos < 0 || fseek(f, pos, SEEK_SET)) return 1e18;
+    double ratio = 256;
+    if (got == 4 && m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') return 1e18;
+    if (got == 4 && m[0] == 'G' && m[1] == 'I' && m[2] == 'F') ratio = 16384;
+    else if (got >= 2 && m[0] == 0xFF && m[1] == 0xD8) ratio = 1024;
+    return bytes * ratio;
+}
+
+/* Output channel k of `channels` from a pixel p of n channels, exactly as stb's own conversion
+ * computes it: grey = (77 r + 150 g + 29 b) >> 8, grey -> r = g = b, a missing alpha is 255. */
+static unsigned char convert_channel(const unsigned char *p, int n, int channels, int k)
+{
+    if ((channels == 2 || channels == 4) && k == channels - 1) return n == 2 || n == 4 ? p[n - 1] : 255;
+    int colour_in = n >= 3 ? 3 : 1, colour_out = channels >= 3 ? 3 : 1;
+    if (colour_in == colour_out) return p[colour_in == 1 ? 0 : k];
+    if (colour_out == 3) return p[0];
+    return (unsigned char)((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+}
+
 int image_load(const char *path, int channels, struct image *out)
 {
     DN_ASSERT(channels >= 1 && channels <= 4, "channels must be 1..4, got %d", channels);
@@ -82,10 +117,19 @@ int image_load(const char *path, int channels, struct image *out)
         fclose(f);
         return -1;
     }
+    if (have_info && (double)w * h > max_pixels_for_file(f)) {
+        dn_error("%s: error: header claims %dx%d pixels, more than the file's size can hold (truncated or "
+                 "forged)", path, w, h);
+        fclose(f);
+        return -1;
+    }
     /* When stbi_info fails its reason is always the generic "not of any known type" (it tries
      * every format in turn). The loader picks the format by signature and says what is wrong;
-     * its header checks (stb refuses > 2^30 bytes) also run before any pixel allocation. */
-    unsigned char *px = stbi_load_from_file(f, &w, &h, &n, channels);
+     * its header checks (stb refuses > 2^30 bytes) also run before any pixel allocation.
+     * Decoded with the file's own channel count (req_comp 0) and converted below: Debian's stb
+     * (git 2022-09-08) converts a 16-bit PNM with the 8-bit routine when asked for other
+     * channels, then reads past that buffer (found by the image fuzzer). */
+    unsigned char *px = stbi_load_from_file(f, &w, &h, &n, 0);
     if (!px) {
         decode_error(path);
         fclose(f);
@@ -99,13 +143,18 @@ int image_load(const char *path, int channels, struct image *out)
     }
     fclose(f); /* read-only: nothing to lose on a close error */
 
-    /* stb gives interleaved HWC bytes; we store planar CHW floats. */
+    /* stb gives interleaved HWC bytes with n channels; we store planar CHW floats. */
+    DN_ASSERT(n >= 1 && n <= 4, "stb returned %d channels", n);
     struct image im = image_make(w, h, channels);
     size_t plane = (size_t)w * (size_t)h;
     for (int k = 0; k < channels; k++) {
         float *dst = im.data + (size_t)k * plane;
-        const unsigned char *src = px + k;
-        for (size_t i = 0; i < plane; i++) dst[i] = src[i * (size_t)channels] / 255.0f;
+        if (n == channels) {
+            const unsigned char *src = px + k;
+            for (size_t i = 0; i < plane; i++) dst[i] = src[i * (size_t)n] / 255.0f;
+        } else {
+            for (size_t i = 0; i < plane; i++) dst[i] = convert_channel(px + i * (size_t)n, n, channels, k) / 255.0f;
+        }
     }
     stbi_image_free(px);
     *out = im;

@@ -17,6 +17,9 @@ struct image {
 /* Size limits checked from the file header before any pixel is allocated: a side longer than
  * IMAGE_MAX_SIDE or more than IMAGE_MAX_PIXELS pixels is refused (a 20000x20000 header is). */
 enum { IMAGE_MAX_SIDE = 16384, IMAGE_MAX_PIXELS = 10000 * 10000 };
+/* image_load decodes to 1..IMAGE_MAX_CHANNELS channels (grey, grey+alpha, RGB, RGBA); callers
+ * check a network's channel count against it before loading (it is a programmer error there). */
+enum { IMAGE_MAX_CHANNELS = 4 };
 
 /* A zero-filled w x h x c image (aborts on out-of-memory). w, h, c >= 1. */
 struct image image_make(int w, int h, int c);

@@ -120,14 +120,16 @@ int labels_read(const char *path, int classes, int quiet, struct label_box **out
     while (fgets(buf, sizeof buf, f)) {
         size_t len = strlen(buf);
         int complete = len && buf[len - 1] == '\n';
-        if (!complete && !feof(f)) { /* over-long line: skip the rest of it */
+        /* Decided before skipping: the skip may reach EOF, and a long last line is still long. */
+        int too_long = !complete && !feof(f);
+        if (too_long) { /* over-long line: skip the rest of it */
             int ch;
             while ((ch = fgetc(f)) != EOF && ch != '\n') {}
         }
         lineno++;
-        if (strspn(buf, " \t\r\n\v\f") == len) continue; /* blank */
+        if (!too_long && strspn(buf, " \t\r\n\v\f") == len) continue; /* blank */
         struct label_box b = {0};
-        const char *why = (!complete && !feof(f)) ? "line too long" : parse_line(buf, classes, &b);
+        const char *why = too_long ? "line too long" : parse_line(buf, classes, &b);
         if (why) {
             if (!quiet) {
                 if (classes > 0 && !strcmp(why, "class id out of range"))

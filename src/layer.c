@@ -21,6 +21,17 @@ int layer_init_common(struct layer *l, const struct layer_ops *ops, const struct
                      out_c, bc->batch);
         return -1;
     }
+    double bytes = floats * sizeof(float) * (bc->train ? 2 : 1);
+    if (bc->mem_left > 0 && bytes > bc->mem_left) {
+        if (bc->sec)
+            cfg_error(bc->sec, NULL, "layer %d output %d x %d x %d (batch %d) needs %.3g GB, over the memory "
+                      "budget (%.3g GB left)", bc->index, out_w, out_h, out_c, bc->batch, bytes / 1e9,
+                      bc->mem_left / 1e9);
+        else
+            dn_error("layer %d: output %d x %d x %d (batch %d) needs %.3g GB, over the memory budget", bc->index,
+                     out_w, out_h, out_c, bc->batch, bytes / 1e9);
+        return -1;
+    }
     l->ops = ops;
     l->index = bc->index;
     l->batch = bc->batch;

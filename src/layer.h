@@ -57,6 +57,7 @@ struct build_ctx {
     int train;           /* 1 when parsing for training */
     struct rng *rng;     /* initialisation stream (darknet-style random init) */
     struct cfg_section *sec; /* the layer's section (for diagnostics); NULL on resize */
+    double mem_left;     /* bytes the layer may still allocate (net_max_bytes budget); 0: no limit */
 };
 
 /* One parameter array in .weights order. */
@@ -102,8 +103,8 @@ struct layer {
 };
 
 /* Fills the common part after a kind's create computed shapes; allocates output (and delta
- * when bc->train). Refuses (error line, -1) an output above LAYER_MAX_FLOATS floats before
- * allocating anything. */
+ * when bc->train). Refuses (error line, -1) an output above LAYER_MAX_FLOATS floats, or above
+ * the memory budget bc->mem_left, before allocating anything. */
 enum { LAYER_MAX_FLOATS = 1 << 30 };
 int layer_init_common(struct layer *l, const struct layer_ops *ops, const struct build_ctx *bc,
                        int out_c, int out_h, int out_w);

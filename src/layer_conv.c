@@ -249,6 +249,21 @@ static struct layer *conv_create(struct cfg_section *s, const struct build_ctx *
         cfg_error(s, cfg_find(s, "filters"), "%.0f weights is too large", nw);
         goto fail;
     }
+    /* im2col scratch (shared, but counted here so a hostile size is refused before the
+     * network allocates it) and the parameters must fit the remaining memory budget. */
+    int one_by_one = cv->size == 1 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 0;
+    double ws = one_by_one ? 0 : (double)(bc->c / cv->groups) * cv->size * cv->size * oh * ow;
+    if (ws > LAYER_MAX_FLOATS) {
+        cfg_error(s, NULL, "im2col workspace of %.0f floats (kernel %d, output %dx%d) is too large", ws,
+                  cv->size, ow, oh);
+        goto fail;
+    }
+    double need = sizeof(float) * (nw * (bc->train ? 2 : 1) + ws);
+    if (bc->mem_left > 0 && need > bc->mem_left) {
+        cfg_error(s, NULL, "weights and workspace need %.3g GB, over the memory budget (%.3g GB left)",
+                  need / 1e9, bc->mem_left / 1e9);
+        goto fail;
+    }
     if (layer_init_common(&cv->base, &conv_ops, bc, cv->n, oh, ow)) goto fail;
     cv->nweights = (long)nw;
     cv->weights = xmalloc((size_t)cv->nweights * sizeof(float));

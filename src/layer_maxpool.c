@@ -6,7 +6,8 @@
  * (j*stride_x - padding/2, i*stride_y - padding/2); positions outside the image are excluded
  * (treated as -inf), so 2x2/1 keeps a 13x13 map and SPP's 5/9/13 stride-1 pools stay centred.
  * Training: the forward with st->train records, per output, the index of its arg-max
- * input (the first maximum in row-major window order wins a tie) in `indexes`, allocated at
+ * input (the first maximum in row-major window order wins a tie; -1 for a window that lies
+ * entirely in the padding, which has no input) in `indexes`, allocated at
  * create/resize when the network is built for training; backward adds each output delta to
  * that input's delta.
  * Non-goals: maxpool_depth, out_channels, antialiasing.
@@ -26,7 +27,7 @@ enum { MAXPOOL_MAX_SIZE = 1024 };
 struct maxpool {
     struct layer base;
     int size, stride_x, stride_y, padding;
-    int *indexes; /* (batch, c, out_h, out_w): arg-max offset into the batch input; training only */
+    int *indexes; /* (batch, c, out_h, out_w): arg-max offset into the batch input, -1: none; training only */
 };
 
 static void maxpool_alloc_train(struct maxpool *m, int train)
@@ -112,8 +113,10 @@ static void maxpool_planes(void *ctx, long p0, long p1)
                 int x0 = j * m->stride_x - off, x1 = x0 + m->size;
                 if (x0 < 0) x0 = 0;
                 if (x1 > l->w) x1 = l->w;
+                /* A window entirely in the padding (padding/2 >= size) has no input:
+                 * its output is -FLT_MAX as in darknet, and it routes no gradient (-1). */
                 float best = -FLT_MAX;
-                int arg = y0 * l->w + x0;
+                int arg = y0 < y1 && x0 < x1 ? y0 * l->w + x0 : -1;
                 for (int y = y0; y < y1; y++) {
                     const float *row = in + (size_t)y * l->w;
                     for (int x = x0; x < x1; x++)
@@ -123,7 +126,7 @@ static void maxpool_planes(void *ctx, long p0, long p1)
                         }
                 }
                 out[i * l->out_w + j] = best;
-                if (idx_all) idx_all[out_off + (size_t)i * l->out_w + j] = (int)in_off + arg;
+                if (idx_all) idx_all[out_off + (size_t)i * l->out_w + j] = arg < 0 ? -1 : (int)in_off + arg;
             }
         }
     }
@@ -146,7 +149,8 @@ static void maxpool_backward(struct layer *l, struct net_state *st)
     if (!st->delta) return;
     DN_ASSERT(m->indexes && l->delta, "layer %d: backward without training buffers", l->index);
     size_t n = (size_t)l->batch * l->outputs;
-    for (size_t k = 0; k < n; k++) st->delta[m->indexes[k]] += l->delta[k];
+    for (size_t k = 0; k < n; k++)
+        if (m->indexes[k] >= 0) st->delta[m->indexes[k]] += l->delta[k];
 }
 
 static void maxpool_describe(const struct layer *l, char *buf, size_t n)

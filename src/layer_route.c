@@ -29,7 +29,7 @@ struct route {
 /* Computes the output shape from the source layers; -1 (and *why) when they disagree. */
 static int route_shape(struct route *r, struct net *net, int *oc, int *oh, int *ow)
 {
-    int c = 0;
+    long long c = 0; /* 64 inputs of a route of routes can exceed INT_MAX channels */
     for (int i = 0; i < r->n; i++) {
         const struct layer *s = net->layers[r->src[i]];
         if (i == 0) {
@@ -41,7 +41,8 @@ static int route_shape(struct route *r, struct net *net, int *oc, int *oh, int *
         if (s->out_c % r->groups) return -2;
         c += s->out_c / r->groups;
     }
-    *oc = c;
+    if (c > LAYER_MAX_FLOATS) return -3;
+    *oc = (int)c;
     return 0;
 }
 
@@ -77,8 +78,9 @@ static struct layer *route_create(struct cfg_section *s, const struct build_ctx 
     int oc = 0, oh = 0, ow = 0;
     int rc = route_shape(r, bc->net, &oc, &oh, &ow);
     if (rc) {
-        cfg_error(s, kv, rc == -1 ? "the input layers have different widths/heights"
-                                  : "input channels are not divisible by groups");
+        cfg_error(s, kv, rc == -1   ? "the input layers have different widths/heights"
+                         : rc == -2 ? "input channels are not divisible by groups"
+                                    : "the concatenation has too many channels");
         goto fail;
     }
     if (layer_init_common(&r->base, &route_ops, bc, oc, oh, ow)) goto fail;

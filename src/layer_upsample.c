@@ -26,10 +26,14 @@ struct upsample {
     float scale;
 };
 
+/* Output size; a side that would not fit an int (stacked upsamples) is reported as 0 (empty,
+ * refused by the callers) instead of overflowing. */
 static void upsample_shape(const struct upsample *u, const struct build_ctx *bc, int *oh, int *ow)
 {
-    *ow = u->reverse ? bc->w / u->stride : bc->w * u->stride;
-    *oh = u->reverse ? bc->h / u->stride : bc->h * u->stride;
+    long long w = u->reverse ? bc->w / u->stride : (long long)bc->w * u->stride;
+    long long h = u->reverse ? bc->h / u->stride : (long long)bc->h * u->stride;
+    *ow = w > LAYER_MAX_FLOATS ? 0 : (int)w;
+    *oh = h > LAYER_MAX_FLOATS ? 0 : (int)h;
 }
 
 static struct layer *upsample_create(struct cfg_section *s, const struct build_ctx *bc)
@@ -46,7 +50,7 @@ static struct layer *upsample_create(struct cfg_section *s, const struct build_c
     int oh, ow;
     upsample_shape(u, bc, &oh, &ow);
     if (oh < 1 || ow < 1) {
-        cfg_error(s, cfg_find(s, "stride"), "gives an empty %dx%d output", ow, oh);
+        cfg_error(s, cfg_find(s, "stride"), "gives an empty or oversized output from %dx%d", bc->w, bc->h);
         goto fail;
     }
     if (layer_init_common(&u->base, &upsample_ops, bc, bc->c, oh, ow)) goto fail;

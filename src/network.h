@@ -47,6 +47,11 @@ struct net {
     int loaded_layers;     /* layers [0, loaded_layers) were filled by weights_load */
 };
 
+/* Memory budget for net_parse in bytes (input, outputs, deltas, parameters, workspace); a cfg
+ * needing more is refused with an error line before the allocation. 0 (default): physical
+ * memory, or RLIMIT_AS (`ulimit -v`) when lower. Fuzzers and tests lower it. */
+extern double net_max_bytes;
+
 /* Parses a cfg and builds the network. train=0 forces mini-batch 1 (inference). seed drives
  * darknet's random initialisation of parameters. Returns NULL after a diagnostic. */
 struct net *net_parse(const char *cfg_path, int train, uint64_t seed);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -154,10 +155,29 @@ static int parse_common_keys(struct cfg_section *s, struct layer *l)
     return 0;
 }
 
-static double phys_bytes(void)
+double net_max_bytes = 0;
+
+/* The memory budget of one network: physical memory, lowered by `ulimit -v` (RLIMIT_AS: what
+ * is left of it, less a margin for images and BLAS buffers) and by net_max_bytes when set, so a
+ * hostile cfg is refused with a message instead of an abort in the allocator. */
+static double memory_budget(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-    return pages > 0 && size > 0 ? (double)pages * size : 64e9;
+    double lim = pages > 0 && size > 0 ? (double)pages * size : 64e9;
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY) {
+        double left = (double)rl.rlim_cur - 64e6; /* margin */
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long vm_pages = 0;
+        if (f) {
+            if (fscanf(f, "%lu", &vm_pages) == 1 && size > 0) left -= (double)vm_pages * size;
+            fclose(f);
+        }
+        if (left < 1) left = 1;
+        if (left < lim) lim = left;
+    }
+    if (net_max_bytes > 0 && net_max_bytes < lim) lim = net_max_bytes;
+    return lim;
 }
 
 struct net *net_parse(const char *cfg_path, int train, uint64_t seed)
@@ -188,27 +208,43 @@ struct net *net_parse(const char *cfg_path, int train, uint64_t seed)
             goto fail;
         }
     }
+    /* Memory: input, every layer's buffers and parameters and the largest workspace are
+     * counted against the budget, each before it is allocated (layer_init_common and the
+     * kinds' create check bc.mem_left). */
+    double limit = memory_budget(), ws_bytes = 0;
+    double bytes = sizeof(float) * (double)net->batch * net->c * net->h * net->w;
+    if (bytes > limit) {
+        cfg_error(&cfg->sec[0], NULL, "the %dx%dx%d input (batch %d) needs %.3g GB, over the memory budget "
+                  "of %.3g GB", net->w, net->h, net->c, net->batch, bytes / 1e9, limit / 1e9);
+        goto fail;
+    }
     net->layers = xcalloc((size_t)cfg->n_sec - 1, sizeof *net->layers);
     net->input = NULL;
     struct rng rng;
     rng_seed(&rng, seed, 0);
     struct build_ctx bc = {.net = net, .batch = net->batch, .c = net->c, .h = net->h, .w = net->w,
                            .net_w = net->w, .net_h = net->h, .train = train, .rng = &rng};
-    double bytes = 0, limit = phys_bytes();
     for (int i = 1; i < cfg->n_sec; i++) {
         struct cfg_section *s = &cfg->sec[i];
         bc.index = i - 1;
         bc.sec = s;
+        bc.mem_left = limit - bytes - ws_bytes;
+        if (bc.mem_left < 1) bc.mem_left = 1; /* 0 would mean "no limit" */
         const struct layer_ops *ops = find_ops(s->name);
         struct layer *l = ops->create(s, &bc);
         if (!l) goto fail;
         net->layers[net->n++] = l;
         if (parse_common_keys(s, l)) goto fail;
-        bytes += 4.0 * l->batch * l->outputs * (train ? 2 : 1);
-        if (bytes > limit) {
-            dn_error("%s:%d: error: [%s]: the network needs more than %.1f GB for its outputs up to "
-                     "layer %d (machine has %.1f GB)",
-                     cfg_path, s->line, s->name, bytes / 1e9, i - 1, limit / 1e9);
+        struct param_array pa[LAYER_MAX_PARAM_ARRAYS];
+        int k = l->ops->params ? l->ops->params(l, pa) : 0;
+        double params = 0;
+        for (int j = 0; j < k; j++) params += (double)pa[j].n;
+        bytes += sizeof(float) * ((double)l->batch * l->outputs * (train ? 2 : 1) + params * (train ? 2 : 1));
+        if (sizeof(float) * (double)l->workspace_need > ws_bytes) ws_bytes = sizeof(float) * (double)l->workspace_need;
+        if (bytes + ws_bytes > limit) {
+            dn_error("%s:%d: error: [%s]: the network needs more than %.3g GB up to layer %d, over the "
+                     "memory budget of %.3g GB (physical memory, ulimit -v)",
+                     cfg_path, s->line, s->name, (bytes + ws_bytes) / 1e9, i - 1, limit / 1e9);
             goto fail;
         }
         net->total_bflops += l->bflops;

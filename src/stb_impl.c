@@ -14,6 +14,16 @@
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG /* "corrupt JPEG"-style reasons instead of terse codes */
+/* Every stb allocation zeroed: a corrupt progressive JPEG that uses a Huffman table it never
+ * defined makes stb read that table uninitialised (MemorySanitizer: stbi__jpeg_decode_block_prog_ac),
+ * so the outcome depended on old heap contents and could trip stb's internal assert (an abort
+ * found by the image fuzzer; tests/fuzz/regress/image/crash-stb-jpeg-uninit-huffman). Zeroed,
+ * such a table decodes as empty codes and the file fails as "Corrupt JPEG". Large pixel buffers
+ * come from fresh zero pages, so this costs nothing there. */
+#include <stdlib.h>
+#define STBI_MALLOC(sz) calloc(1, (sz))
+#define STBI_REALLOC(p, newsz) realloc((p), (newsz))
+#define STBI_FREE(p) free(p)
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
