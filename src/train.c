@@ -38,6 +38,9 @@
 #include "weights.h"
 
 enum { TRAIN_DEFAULT_THREADS = 2, TRAIN_MAP_MIN_PERIOD = 100, TRAIN_RESIZE_EVERY = 10 };
+/* The skipped-data summary is printed when the counts change, at most once per this many
+ * iterations after its first appearance (the counts grow on every draw of a bad file). */
+enum { TRAIN_DATA_SUMMARY_EVERY = 100 };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pure pieces (unit-tested)                                                                    */
@@ -134,6 +137,9 @@ struct trainer {
     /* flags */
     int do_map, clear, threads, map_every, map_epochs, quiet;
     float thresh, iou_thresh;
+    struct data_stats data_total; /* loader's cumulative counts at the last batch */
+    struct data_stats data_shown; /* counts of the last summary line */
+    int data_shown_at;            /* iteration of the last summary line */
 };
 
 static void trainer_free(struct trainer *t)
@@ -419,6 +425,27 @@ static int train_subdivision(struct trainer *t, const struct batch *b, int s, in
     return 0;
 }
 
+/* One line about skipped training data (counted per draw, cumulative), e.g.
+ * "data: 3 bad label lines, 1 unreadable image, 2 missing label files so far". */
+static void print_data_summary(const struct data_stats *s, const char *when)
+{
+    fprintf(stderr, "data: %ld bad label line%s, %ld unreadable image%s, %ld missing label file%s %s "
+                    "(skipped; counted per draw)\n",
+            s->bad_labels, s->bad_labels == 1 ? "" : "s", s->bad_images, s->bad_images == 1 ? "" : "s",
+            s->missing_labels, s->missing_labels == 1 ? "" : "s", when);
+}
+
+static int data_stats_differ(const struct data_stats *a, const struct data_stats *b)
+{
+    return a->bad_labels != b->bad_labels || a->bad_images != b->bad_images ||
+           a->missing_labels != b->missing_labels;
+}
+
+static int data_stats_any(const struct data_stats *s)
+{
+    return s->bad_labels || s->bad_images || s->missing_labels;
+}
+
 static double trainer_map(struct trainer *t)
 {
     sync_inference_copy(t);
@@ -430,6 +457,7 @@ static double trainer_map(struct trainer *t)
     memset(&mr, 0, sizeof mr);
     const char *valid = t->df.valid ? t->df.valid : (t->df.train ? t->df.train : "data/train.txt");
     if (map_evaluate(t->inf, valid, t->names, t->classes, &mo, &mr)) return -1;
+    map_print_table(&mr, t->names, stdout); /* the same table as `detector map` */
     double m = mr.map;
     map_result_free(&mr);
     return m;
@@ -468,6 +496,13 @@ static int trainer_run(struct trainer *t)
         const struct batch *b = loader_wait(t->loader);
         if (!b) return -1;
         double loaded_s = (dn_now_ms() - t_start) / 1000;
+        t->data_total = b->stats;
+        if (data_stats_differ(&b->stats, &t->data_shown) &&
+            (!data_stats_any(&t->data_shown) || it - t->data_shown_at >= TRAIN_DATA_SUMMARY_EVERY)) {
+            print_data_summary(&b->stats, "so far");
+            t->data_shown = b->stats;
+            t->data_shown_at = it;
+        }
         if (b->w != net->w || b->h != net->h) {
             if (!t->quiet) fprintf(stderr, "Resizing, random_coef = %.2f \n\n %d x %d \n", t->random_coef, b->w, b->h);
             if (net_resize(net, b->w, b->h)) return -1;
@@ -477,7 +512,9 @@ static int trainer_run(struct trainer *t)
             iteration_size(t, it + 1, &w, &h);
             if (loader_request(t->loader, it + 1, w, h)) return -1;
         }
-        if (!t->quiet) printf("Loaded: %lf seconds\n", loaded_s);
+        if (!t->quiet)
+            printf("Loaded: %lf seconds%s\n", loaded_s,
+                   loaded_s > 0.1 && avg_loss > 0 ? " - performance bottleneck on CPU or Disk HDD/SSD" : "");
         double t0 = dn_now_ms();
         struct iter_loss acc = {0, 0, 0, 0};
         for (int s = 0; s < hp->subdivisions; s++) {
@@ -598,6 +635,7 @@ int detector_train_main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         rc = trainer_run(&t) ? 1 : 0;
+        if (data_stats_any(&t.data_total)) print_data_summary(&t.data_total, "in total");
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
     }

@@ -25,5 +25,6 @@ if [ -f tests/cli/parity.sh ]; then
     run_suite parity bash tests/cli/parity.sh "$BIN" "$LIB"
 fi
 run_suite python bash tests/py/run.sh
+run_suite train bash tests/cli/train.sh "$BIN" "$LIB"
 echo "$total_pass passed, $total_fail failed"
 exit $status
