@@ -117,7 +117,16 @@ struct save_plan train_save_plan(int it, int S, int L, int *last_save, int *last
 
 static volatile sig_atomic_t g_stop_signal; /* the one flag a signal handler may set */
 
-static void on_signal(int sig) { g_stop_signal = sig; }
+/* Sets the flag the loop checks after each iteration; SA_RESETHAND makes a second signal take
+ * its default action (stop at once: checkpoints are written atomically, so none breaks). */
+static void on_signal(int sig)
+{
+    static const char msg[] = "\nsignal received: finishing this iteration, then saving _last.weights "
+                              "(send it again to stop at once)\n";
+    g_stop_signal = sig;
+    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
+    (void)r;
+}
 
 struct trainer {
     struct data_file df;
@@ -578,7 +587,7 @@ static int trainer_run(struct trainer *t)
         snprintf(num, sizeof num, "%d", cur);
         if (sp.numbered && trainer_save(t, num)) return -1;
         if (sp.last && trainer_save(t, "last")) return -1;
-        if (g_stop_signal) {
+        if (g_stop_signal && cur < hp->max_batches) { /* at the end: _final below */
             fprintf(stderr, "\n%s received at iteration %d: saving and stopping\n",
                     g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", cur);
             if (trainer_save(t, "last")) return -1;
@@ -631,6 +640,7 @@ int detector_train_main(int argc, char **argv)
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESETHAND; /* a second ^C stops at once (checkpoints are atomic anyway) */
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
