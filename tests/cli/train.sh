@@ -72,6 +72,13 @@ mkdata q.data bk
 "$BIN" init q.cfg init.weights -seed 1 >/dev/null 2>&1
 WSIZE=$(stat -c %s init.weights)
 
+# ------------------------------------------------------------------------------ 0. labels after augmentation
+mkdir -p aug
+aug=$("$PY" "$ROOT/tests/cli/aug_labels.py" "$LIB" aug 2>&1); rc=$?
+printf '%s\n' "$aug"
+pass=$((pass + $(grep -c '^ok ' <<<"$aug"))); fail=$((fail + $(grep -c '^FAIL ' <<<"$aug")))
+if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$aug"; then bad "aug_labels.py" "exit $rc"; fi
+
 # ------------------------------------------------------------------------------ 1. overfit (stock)
 t0=$(date +%s.%N)
 "$BIN" detector train ovf.data ovf.cfg -dont_show -seed 1 > ovf.out 2> ovf.err; rc=$?
@@ -289,7 +296,7 @@ expect_fail "batch=1 (exit 1)" "batch=1" "$BIN" detector train q.data b1.cfg -do
 
 # ------------------------------------------------------------------------------ 8. OpenCV reads our weights
 out=$("$PY" "$ROOT/scripts/parity_opencv.py" --darknet "$BIN" --lib "$LIB" --cfg ovf.cfg \
-      --weights bk/ovf_final.weights --image "$IMG" 2>&1); rc=$?
+      --weights bk/ovf_final.weights --image "$T/ds/train/train_000011.jpg" 2>&1); rc=$?
 grep -E '^(ok|FAIL) ' <<<"$out" | sed 's/^/    parity: /'
 if [ $rc -eq 0 ] && grep -q 'detections, engine NMS' <<<"$out"; then
     ok "OpenCV DNN reads the trained _final.weights: same detections (class, prob +-0.01, box +-1.5 px)"
