@@ -19,6 +19,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -282,6 +284,30 @@ static void sync_inference_copy(struct trainer *t)
     net_prepare_inference(t->inf);
 }
 
+/* Removes "<base>_*.weights.tmp.<pid>" files in the backup directory whose writer no longer
+ * runs: what a save killed between create and rename leaves (weights_save names its temporary
+ * file so; it never matches *.weights, so it is never mistaken for a checkpoint). */
+static void remove_stale_temps(const struct trainer *t)
+{
+    DIR *d = opendir(t->backup);
+    if (!d) return;
+    size_t bl = strlen(t->base);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *tag = strstr(e->d_name, ".weights.tmp.");
+        if (!tag || strncmp(e->d_name, t->base, bl) || e->d_name[bl] != '_') continue;
+        char *end;
+        long pid = strtol(tag + strlen(".weights.tmp."), &end, 10);
+        if (*end || pid <= 0) continue;                      /* not a name weights_save makes */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may still run */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", t->backup, e->d_name);
+        if (unlink(path) == 0 && !t->quiet)
+            fprintf(stderr, "removed %s (left by an interrupted save)\n", path);
+    }
+    closedir(d);
+}
+
 static int trainer_setup(struct trainer *t, char **pos, int np)
 {
     if (datafile_load(pos[0], &t->df)) return -1;
@@ -299,6 +325,7 @@ static int trainer_setup(struct trainer *t, char **pos, int np)
     struct net *net = t->net;
     if (!t->quiet) net_print_summary(net);
     train_base_name(pos[1], t->base, sizeof t->base);
+    remove_stale_temps(t);
     t->imgs = net->batch * net->hp.subdivisions;
     if (t->imgs <= 1) {
         dn_error("%s: error: batch=%d subdivisions=%d gives %d image per iteration: set batch=64 "
