@@ -308,6 +308,48 @@ static void remove_stale_temps(const struct trainer *t)
     closedir(d);
 }
 
+/* Resuming from an older checkpoint: drops the log rows after iteration `it` (they belong to
+ * the abandoned continuation), so that the CSV's iteration numbers stay one increasing run.
+ * Rewritten through a temporary file + rename. Returns 0, or -1 after an error line. */
+static int csv_truncate_after(const char *path, int it)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        dn_error("%s: error: cannot read the training log: %s", path, strerror(errno));
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        dn_error("%s: error: cannot write: %s", tmp, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    char line[1024];
+    int dropped = 0, first = 1, ok = 1;
+    while (fgets(line, sizeof line, in)) {
+        char *end;
+        long row_it = strtol(line, &end, 10);
+        if (!first && end != line && *end == ',' && row_it > it) {
+            dropped++;
+            continue;
+        }
+        first = 0;
+        ok &= fputs(line, out) >= 0;
+    }
+    fclose(in);
+    ok &= fclose(out) == 0;
+    if (!ok || rename(tmp, path)) {
+        dn_error("%s: error: cannot rewrite the training log", path);
+        unlink(tmp);
+        return -1;
+    }
+    if (dropped) fprintf(stderr, "%s: %d rows after iteration %d dropped (resumed from an earlier checkpoint)\n",
+                         path, dropped, it);
+    return 0;
+}
+
 static int trainer_setup(struct trainer *t, char **pos, int np)
 {
     if (datafile_load(pos[0], &t->df)) return -1;
@@ -408,6 +450,7 @@ static int trainer_setup(struct trainer *t, char **pos, int np)
     char csv_path[4096];
     snprintf(csv_path, sizeof csv_path, "%s/%s_train.csv", t->backup, t->base);
     int append = net->cur_iteration > 0 && access(csv_path, F_OK) == 0;
+    if (append && csv_truncate_after(csv_path, net->cur_iteration)) return -1;
     t->csv = fopen(csv_path, append ? "a" : "w");
     if (!t->csv) {
         dn_error("%s: error: cannot write the training log", csv_path);

@@ -183,6 +183,15 @@ if [ $rc -eq 0 ] && [ "$(csv_col rs/q_train.csv 1 | tr '\n' ' ')" = "1 2 3 4 5 6
    && [ "$(csv_col rs/q_train.csv 2 | tail -1)" = 32 ]; then
     ok "resume from _last: CSV iterations 6..8 continue, LR per iteration equals the uninterrupted run's"
 else bad "resume" "rc=$rc it=$(csv_col rs/q_train.csv 1 | tr '\n' ' ') lr=$(csv_col rs/q_train.csv 8 | tr '\n' ' ') vs $(csv_col ck/q_train.csv 8 | tr '\n' ' ')"; fi
+# resuming from an earlier checkpoint (q_4 of the ck run, which went to 8): rows 5..8 of the
+# abandoned continuation are dropped from the CSV, the new ones follow 1..4
+mkdir -p re; cp ck/q_4.weights ck/q_train.csv re/; mkdata re.data re
+"$BIN" detector train re.data q.cfg re/q_4.weights -dont_show -seed 2 -quiet >/dev/null 2>re.err; rc=$?
+if [ $rc -eq 0 ] && [ "$(csv_col re/q_train.csv 1 | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 " ] \
+   && [ "$(csv_col re/q_train.csv 8 | tr '\n' ' ')" = "$(csv_col ck/q_train.csv 8 | tr '\n' ' ')" ] \
+   && grep -q 're/q_train.csv: 4 rows after iteration 4 dropped' re.err; then
+    ok "resume from an earlier checkpoint: the CSV drops the abandoned rows, iterations stay 1..8"
+else bad "resume from q_4" "rc=$rc it=$(csv_col re/q_train.csv 1 | tr '\n' ' ') $(tail -2 re.err)"; fi
 "$BIN" detector train rs.data q.cfg rs/q_last.weights -clear -dont_show -seed 2 -quiet >/dev/null 2>&1; rc=$?
 if [ $rc -eq 0 ] && [ "$(csv_col rs/q_train.csv 1 | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 " ] \
    && [ "$(csv_col rs/q_train.csv 8 | tr '\n' ' ')" = "$(csv_col ck/q_train.csv 8 | tr '\n' ' ')" ]; then
