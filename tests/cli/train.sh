@@ -53,10 +53,11 @@ PY
 IMG=$T/ds/train/train_000000.jpg
 mkdir -p bk
 # ovf.cfg: the demo cfg (yolov4-tiny layout, quarter width, 160x160) with K classes and no
-# colour/geometry augmentation; lr 0.01 with burn_in 20, steps at 180 and 260 of 300.
+# colour/geometry augmentation; lr 0.01 with burn_in 20, steps at 260 and 350 of 400
+# (seeds 1, 2, 3 reach mAP@0.50 0.956, 0.964, 0.944; 300 iterations gave 0.904..0.944).
 sed -e 's/^saturation.*/saturation=1/' -e 's/^exposure.*/exposure=1/' -e 's/^hue=.*/hue=0/' \
     -e 's/^jitter=.*/jitter=0/' -e 's/^resize=.*/resize=1/' -e '/^decay/a flip=0' \
-    -e 's/^burn_in=.*/burn_in=20/' -e 's/^max_batches=.*/max_batches=300/' -e 's/^steps=.*/steps=180,260/' \
+    -e 's/^burn_in=.*/burn_in=20/' -e 's/^max_batches=.*/max_batches=400/' -e 's/^steps=.*/steps=260,350/' \
     -e 's/^learning_rate=.*/learning_rate=0.01/' \
     -e "s/^classes=.*/classes=$K/" -e "s/^filters=45/filters=$((3 * (K + 5)))/" \
     "$ROOT/cfg/yolov4-tiny-demo.cfg" > ovf.cfg
@@ -86,14 +87,14 @@ t1=$(date +%s.%N)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}')
 "$BIN" detector map ovf.data ovf.cfg bk/ovf_final.weights -json ovf_map.json -quiet > ovf_map.txt 2>&1
 m=$("$PY" -c "import json;print('%.4f' % json.load(open('ovf_map.json'))['map50'])" 2>/dev/null || echo 0)
-echo "    overfit: 300 iterations, ${secs}s, mAP@0.50 = $m"
+echo "    overfit: 400 iterations, ${secs}s, mAP@0.50 = $m"
 if [ $rc -eq 0 ] && "$PY" -c "import sys; sys.exit(0 if float('$m') >= 0.90 else 1)"; then
-    ok "overfit: 12 images, 300 iterations, mAP@0.50 $m >= 0.90"
+    ok "overfit: 12 images, 400 iterations, mAP@0.50 $m >= 0.90"
 else bad "overfit: mAP@0.50 >= 0.90" "rc=$rc mAP=$m $(tail -3 ovf.err)"; fi
 # darknet's console lines (training.md §2, §6)
 it_re='^ [0-9]+: [0-9]+\.[0-9]{6}, [0-9]+\.[0-9]{6} avg loss, [0-9]+\.[0-9]{6} rate, [0-9]+\.[0-9]{6} seconds, [0-9]+ images, [0-9]+\.[0-9]{6} hours left$'
-if [ "$(grep -cE "$it_re" ovf.out)" -eq 300 ] && grep -qE '^ 300: .* 4800 images, ' ovf.out \
-   && [ "$(grep -cE '^Loaded: [0-9]+\.[0-9]{6} seconds( - performance bottleneck on CPU or Disk HDD/SSD)?$' ovf.out)" -eq 300 ] \
+if [ "$(grep -cE "$it_re" ovf.out)" -eq 400 ] && grep -qE '^ 400: .* 6400 images, ' ovf.out \
+   && [ "$(grep -cE '^Loaded: [0-9]+\.[0-9]{6} seconds( - performance bottleneck on CPU or Disk HDD/SSD)?$' ovf.out)" -eq 400 ] \
    && grep -q '^Weights are saved after: 1000 iterations. Last weights (\*_last.weight) are stored every 100 iterations. $' ovf.err \
    && grep -q '^Learning Rate: 0.01, Momentum: 0.9, Decay: 0.0005$' ovf.err \
    && grep -q '^If you want to train from the beginning, then use flag in the end of training command: -clear $' ovf.err; then
@@ -104,7 +105,7 @@ if "$PY" - <<'PY'
 import csv, math, sys
 r = list(csv.DictReader(open('bk/ovf_train.csv')))
 l = [float(x['loss']) for x in r]
-assert len(l) == 300 and all(math.isfinite(v) for v in l)
+assert len(l) == 400 and all(math.isfinite(v) for v in l)
 a, b = sum(l[:20]) / 20, sum(l[-20:]) / 20
 print(f'    loss: first 20 {a:.3f}, last 20 {b:.3f}')
 sys.exit(0 if b < a / 5 else 1)
