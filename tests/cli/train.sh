@@ -176,6 +176,18 @@ PY
 then ok "subdivisions: batch=8 with subdivisions=1 and 2 (no BN) train the same weights and loss terms"
 else bad "subdivisions" "rc=$rc"; fi
 
+# multi-scale (random=1, training.md §8): the largest size first and after max_batches-100,
+# sizes from {160..256} step 32 every 10 iterations in between, the same with 1 or 4 threads
+sed -e 's/^random=0/random=1/' -e 's/^max_batches=.*/max_batches=140/' -e 's/^batch=4/batch=2/' q.cfg > ms.cfg
+mkdir -p ms1 ms4; mkdata ms1.data ms1; mkdata ms4.data ms4
+"$BIN" detector train ms1.data ms.cfg -dont_show -seed 5 -threads 1 >/dev/null 2>ms.err \
+ && "$BIN" detector train ms4.data ms.cfg -dont_show -seed 5 -threads 4 -quiet >/dev/null 2>&1; rc=$?
+sizes=$(grep -A2 '^Resizing, random_coef = 1.40 $' ms.err | grep -E '^ [0-9]+ x [0-9]+ $' | tr -d '\n')
+if [ $rc -eq 0 ] && grep -qE '^ 256 x 256 ( (160|192|224|256) x (160|192|224|256) )+ 256 x 256 $' <<<"$sizes" \
+   && [ "$(grep -c '^Resizing' ms.err)" -ge 3 ] && cmp -s ms1/ms_final.weights ms4/ms_final.weights && loads ms1/ms_final.weights; then
+    ok "multi-scale random=1: sizes$sizes; 1 vs 4 threads identical; _final loads at the cfg size"
+else bad "multi-scale" "rc=$rc sizes:$sizes"; fi
+
 # ------------------------------------------------------------------------------ 4. checkpoints, resume
 mkdir -p ck; mkdata ck.data ck 'saveweights=4
 savelast=2
