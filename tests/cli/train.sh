@@ -188,6 +188,18 @@ if [ $rc -eq 0 ] && grep -qE '^ 256 x 256 ( (160|192|224|256) x (160|192|224|256
     ok "multi-scale random=1: sizes$sizes; 1 vs 4 threads identical; _final loads at the cfg size"
 else bad "multi-scale" "rc=$rc sizes:$sizes"; fi
 
+# darknet's full augmentation (mosaic, jitter, resize, HSV, flip) trains without trouble
+sed -e '/^flip=0/d' -e '/^decay/a mosaic=1' -e 's/^jitter=.*/jitter=.3/' -e 's/^hue=.*/hue=.1/' \
+    -e 's/^saturation.*/saturation=1.5/' -e 's/^exposure.*/exposure=1.5/' -e 's/^resize=.*/resize=1.5/' \
+    -e 's/^max_batches=.*/max_batches=20/' q.cfg > mo.cfg
+mkdir -p mo; mkdata mo.data mo
+"$BIN" detector train mo.data mo.cfg -dont_show -seed 5 -quiet >/dev/null 2>mo.err; rc=$?
+if [ $rc -eq 0 ] && "$PY" -c "
+import csv, math; r = list(csv.DictReader(open('mo/mo_train.csv')))
+assert len(r) == 20 and all(math.isfinite(float(x['loss'])) for x in r)" && loads mo/mo_final.weights; then
+    ok "full augmentation (mosaic, jitter, resize, HSV, flip): 20 iterations, finite losses"
+else bad "full augmentation" "rc=$rc $(tail -2 mo.err)"; fi
+
 # ------------------------------------------------------------------------------ 4. checkpoints, resume
 mkdir -p ck; mkdata ck.data ck 'saveweights=4
 savelast=2
