@@ -710,7 +710,9 @@ int detector_train_main(int argc, char **argv)
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
-        sa.sa_flags = SA_RESETHAND; /* a second ^C stops at once (checkpoints are atomic anyway) */
+        /* a second ^C stops at once (checkpoints are atomic anyway); interrupted system calls in
+         * any thread (the handler may run in a loader worker) are restarted, not failed */
+        sa.sa_flags = SA_RESETHAND | SA_RESTART;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
