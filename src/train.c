@@ -19,6 +19,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +40,9 @@
 #include "weights.h"
 
 enum { TRAIN_DEFAULT_THREADS = 2, TRAIN_MAP_MIN_PERIOD = 100, TRAIN_RESIZE_EVERY = 10 };
+/* The skipped-data summary is printed when the counts change, at most once per this many
+ * iterations after its first appearance (the counts grow on every draw of a bad file). */
+enum { TRAIN_DATA_SUMMARY_EVERY = 100 };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pure pieces (unit-tested)                                                                    */
@@ -114,7 +119,16 @@ struct save_plan train_save_plan(int it, int S, int L, int *last_save, int *last
 
 static volatile sig_atomic_t g_stop_signal; /* the one flag a signal handler may set */
 
-static void on_signal(int sig) { g_stop_signal = sig; }
+/* Sets the flag the loop checks after each iteration; SA_RESETHAND makes a second signal take
+ * its default action (stop at once: checkpoints are written atomically, so none breaks). */
+static void on_signal(int sig)
+{
+    static const char msg[] = "\nsignal received: finishing this iteration, then saving _last.weights "
+                              "(send it again to stop at once)\n";
+    g_stop_signal = sig;
+    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
+    (void)r;
+}
 
 struct trainer {
     struct data_file df;
@@ -134,6 +148,9 @@ struct trainer {
     /* flags */
     int do_map, clear, threads, map_every, map_epochs, quiet;
     float thresh, iou_thresh;
+    struct data_stats data_total; /* loader's cumulative counts at the last batch */
+    struct data_stats data_shown; /* counts of the last summary line */
+    int data_shown_at;            /* iteration of the last summary line */
 };
 
 static void trainer_free(struct trainer *t)
@@ -267,6 +284,72 @@ static void sync_inference_copy(struct trainer *t)
     net_prepare_inference(t->inf);
 }
 
+/* Removes "<base>_*.weights.tmp.<pid>" files in the backup directory whose writer no longer
+ * runs: what a save killed between create and rename leaves (weights_save names its temporary
+ * file so; it never matches *.weights, so it is never mistaken for a checkpoint). */
+static void remove_stale_temps(const struct trainer *t)
+{
+    DIR *d = opendir(t->backup);
+    if (!d) return;
+    size_t bl = strlen(t->base);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *tag = strstr(e->d_name, ".weights.tmp.");
+        if (!tag || strncmp(e->d_name, t->base, bl) || e->d_name[bl] != '_') continue;
+        char *end;
+        long pid = strtol(tag + strlen(".weights.tmp."), &end, 10);
+        if (*end || pid <= 0) continue;                      /* not a name weights_save makes */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may still run */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", t->backup, e->d_name);
+        if (unlink(path) == 0 && !t->quiet)
+            fprintf(stderr, "removed %s (left by an interrupted save)\n", path);
+    }
+    closedir(d);
+}
+
+/* Resuming from an older checkpoint: drops the log rows after iteration `it` (they belong to
+ * the abandoned continuation), so that the CSV's iteration numbers stay one increasing run.
+ * Rewritten through a temporary file + rename. Returns 0, or -1 after an error line. */
+static int csv_truncate_after(const char *path, int it)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        dn_error("%s: error: cannot read the training log: %s", path, strerror(errno));
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        dn_error("%s: error: cannot write: %s", tmp, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    char line[1024];
+    int dropped = 0, first = 1, ok = 1;
+    while (fgets(line, sizeof line, in)) {
+        char *end;
+        long row_it = strtol(line, &end, 10);
+        if (!first && end != line && *end == ',' && row_it > it) {
+            dropped++;
+            continue;
+        }
+        first = 0;
+        ok &= fputs(line, out) >= 0;
+    }
+    fclose(in);
+    ok &= fclose(out) == 0;
+    if (!ok || rename(tmp, path)) {
+        dn_error("%s: error: cannot rewrite the training log", path);
+        unlink(tmp);
+        return -1;
+    }
+    if (dropped) fprintf(stderr, "%s: %d rows after iteration %d dropped (resumed from an earlier checkpoint)\n",
+                         path, dropped, it);
+    return 0;
+}
+
 static int trainer_setup(struct trainer *t, char **pos, int np)
 {
     if (datafile_load(pos[0], &t->df)) return -1;
@@ -284,6 +367,7 @@ static int trainer_setup(struct trainer *t, char **pos, int np)
     struct net *net = t->net;
     if (!t->quiet) net_print_summary(net);
     train_base_name(pos[1], t->base, sizeof t->base);
+    remove_stale_temps(t);
     t->imgs = net->batch * net->hp.subdivisions;
     if (t->imgs <= 1) {
         dn_error("%s: error: batch=%d subdivisions=%d gives %d image per iteration: set batch=64 "
@@ -366,6 +450,7 @@ static int trainer_setup(struct trainer *t, char **pos, int np)
     char csv_path[4096];
     snprintf(csv_path, sizeof csv_path, "%s/%s_train.csv", t->backup, t->base);
     int append = net->cur_iteration > 0 && access(csv_path, F_OK) == 0;
+    if (append && csv_truncate_after(csv_path, net->cur_iteration)) return -1;
     t->csv = fopen(csv_path, append ? "a" : "w");
     if (!t->csv) {
         dn_error("%s: error: cannot write the training log", csv_path);
@@ -419,6 +504,27 @@ static int train_subdivision(struct trainer *t, const struct batch *b, int s, in
     return 0;
 }
 
+/* One line about skipped training data (counted per draw, cumulative), e.g.
+ * "data: 3 bad label lines, 1 unreadable image, 2 missing label files so far". */
+static void print_data_summary(const struct data_stats *s, const char *when)
+{
+    fprintf(stderr, "data: %ld bad label line%s, %ld unreadable image%s, %ld missing label file%s %s "
+                    "(skipped; counted per draw)\n",
+            s->bad_labels, s->bad_labels == 1 ? "" : "s", s->bad_images, s->bad_images == 1 ? "" : "s",
+            s->missing_labels, s->missing_labels == 1 ? "" : "s", when);
+}
+
+static int data_stats_differ(const struct data_stats *a, const struct data_stats *b)
+{
+    return a->bad_labels != b->bad_labels || a->bad_images != b->bad_images ||
+           a->missing_labels != b->missing_labels;
+}
+
+static int data_stats_any(const struct data_stats *s)
+{
+    return s->bad_labels || s->bad_images || s->missing_labels;
+}
+
 static double trainer_map(struct trainer *t)
 {
     sync_inference_copy(t);
@@ -430,6 +536,7 @@ static double trainer_map(struct trainer *t)
     memset(&mr, 0, sizeof mr);
     const char *valid = t->df.valid ? t->df.valid : (t->df.train ? t->df.train : "data/train.txt");
     if (map_evaluate(t->inf, valid, t->names, t->classes, &mo, &mr)) return -1;
+    map_print_table(&mr, t->names, stdout); /* the same table as `detector map` */
     double m = mr.map;
     map_result_free(&mr);
     return m;
@@ -468,6 +575,13 @@ static int trainer_run(struct trainer *t)
         const struct batch *b = loader_wait(t->loader);
         if (!b) return -1;
         double loaded_s = (dn_now_ms() - t_start) / 1000;
+        t->data_total = b->stats;
+        if (data_stats_differ(&b->stats, &t->data_shown) &&
+            (!data_stats_any(&t->data_shown) || it - t->data_shown_at >= TRAIN_DATA_SUMMARY_EVERY)) {
+            print_data_summary(&b->stats, "so far");
+            t->data_shown = b->stats;
+            t->data_shown_at = it;
+        }
         if (b->w != net->w || b->h != net->h) {
             if (!t->quiet) fprintf(stderr, "Resizing, random_coef = %.2f \n\n %d x %d \n", t->random_coef, b->w, b->h);
             if (net_resize(net, b->w, b->h)) return -1;
@@ -477,7 +591,9 @@ static int trainer_run(struct trainer *t)
             iteration_size(t, it + 1, &w, &h);
             if (loader_request(t->loader, it + 1, w, h)) return -1;
         }
-        if (!t->quiet) printf("Loaded: %lf seconds\n", loaded_s);
+        if (!t->quiet)
+            printf("Loaded: %lf seconds%s\n", loaded_s,
+                   loaded_s > 0.1 && avg_loss > 0 ? " - performance bottleneck on CPU or Disk HDD/SSD" : "");
         double t0 = dn_now_ms();
         struct iter_loss acc = {0, 0, 0, 0};
         for (int s = 0; s < hp->subdivisions; s++) {
@@ -541,7 +657,7 @@ static int trainer_run(struct trainer *t)
         snprintf(num, sizeof num, "%d", cur);
         if (sp.numbered && trainer_save(t, num)) return -1;
         if (sp.last && trainer_save(t, "last")) return -1;
-        if (g_stop_signal) {
+        if (g_stop_signal && cur < hp->max_batches) { /* at the end: _final below */
             fprintf(stderr, "\n%s received at iteration %d: saving and stopping\n",
                     g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", cur);
             if (trainer_save(t, "last")) return -1;
@@ -594,10 +710,14 @@ int detector_train_main(int argc, char **argv)
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;
+        /* a second ^C stops at once (checkpoints are atomic anyway); interrupted system calls in
+         * any thread (the handler may run in a loader worker) are restarted, not failed */
+        sa.sa_flags = SA_RESETHAND | SA_RESTART;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         rc = trainer_run(&t) ? 1 : 0;
+        if (data_stats_any(&t.data_total)) print_data_summary(&t.data_total, "in total");
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
     }

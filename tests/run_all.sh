@@ -71,5 +71,6 @@ if [ -n "$SANLOG" ]; then
     fi
 fi
 run_suite python bash tests/py/run.sh
+run_suite train bash tests/cli/train.sh "$BIN" "$LIB"
 echo "$total_pass passed, $total_fail failed"
 exit $status
