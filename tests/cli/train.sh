@@ -12,6 +12,9 @@ BIN=$(realpath "${1:-$ROOT/darknet}")
 LIB=$(realpath "${2:-$ROOT/libdarknet.so}")
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
+# Python processes that load libdarknet.so: under the sanitizer suite, run_all.sh passes the
+# ASan runtime preload (and no leak checking for python itself) in DN_PYLIB_ENV.
+PYLIB=(env ${DN_PYLIB_ENV:-} "$PY")
 T=$(mktemp -d /tmp/dn_train_XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -75,7 +78,7 @@ WSIZE=$(stat -c %s init.weights)
 
 # ------------------------------------------------------------------------------ 0. labels after augmentation
 mkdir -p aug
-aug=$("$PY" "$ROOT/tests/cli/aug_labels.py" "$LIB" aug 2>&1); rc=$?
+aug=$("${PYLIB[@]}" "$ROOT/tests/cli/aug_labels.py" "$LIB" aug 2>&1); rc=$?
 printf '%s\n' "$aug"
 pass=$((pass + $(grep -c '^ok ' <<<"$aug"))); fail=$((fail + $(grep -c '^FAIL ' <<<"$aug")))
 if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$aug"; then bad "aug_labels.py" "exit $rc"; fi
@@ -361,7 +364,7 @@ sed -e 's/^batch=4/batch=1/' b.cfg > b1.cfg
 expect_fail "batch=1 (exit 1)" "batch=1" "$BIN" detector train q.data b1.cfg -dont_show
 
 # ------------------------------------------------------------------------------ 8. OpenCV reads our weights
-out=$("$PY" "$ROOT/scripts/parity_opencv.py" --darknet "$BIN" --lib "$LIB" --cfg ovf.cfg \
+out=$("${PYLIB[@]}" "$ROOT/scripts/parity_opencv.py" --darknet "$BIN" --lib "$LIB" --cfg ovf.cfg \
       --weights bk/ovf_final.weights --image "$T/ds/train/train_000011.jpg" 2>&1); rc=$?
 grep -E '^(ok|FAIL) ' <<<"$out" | sed 's/^/    parity: /'
 if [ $rc -eq 0 ] && grep -q 'detections, engine NMS' <<<"$out"; then
