@@ -24,7 +24,7 @@ if [ "${DN_SAN:-0}" = 1 ]; then
             "$real" "$SANLOG" >> "$w"
         chmod +x "$w"; echo "$w"
     }
-    BIN=$(wrap "$BIN"); TESTBIN_REAL=$TESTBIN; TESTBIN=$(wrap "$TESTBIN")
+    BIN_REAL=$(realpath "$BIN"); BIN=$(wrap "$BIN"); TESTBIN_REAL=$TESTBIN; TESTBIN=$(wrap "$TESTBIN")
     for r in "$(dirname "$TESTBIN_REAL")"/replay_*; do [ -x "$r" ] && wrap "$r" >/dev/null; done
 fi
 run_suite() { # name, command...
@@ -60,8 +60,10 @@ fi
 run_suite python bash tests/py/run.sh
 # The training suite uses the library too (aug_labels.py, parity on trained weights).
 if [ -n "$SANLOG" ]; then
+    # The real binary, not the exit-recording wrapper: the suite signals the trainer's pid
+    # (SIGINT/SIGTERM/kill -9), which a wrapper would absorb; it checks every exit status itself.
     run_suite train env DN_PYLIB_ENV="${asan_rt:+LD_PRELOAD=$asan_rt} ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0" \
-        bash tests/cli/train.sh "$BIN" "$LIB"
+        bash tests/cli/train.sh "$BIN_REAL" "$LIB"
 else
     run_suite train bash tests/cli/train.sh "$BIN" "$LIB"
 fi
