@@ -110,9 +110,17 @@ $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_
 
 # The whole suite: unit + gradient tests, CLI anomaly tests, fuzz-input replay, OpenCV parity.
 # Ends with one "N passed, N failed" line. With SANITIZE=..., any sanitizer report fails it.
+# Then, unless SAN=0 (or already under a sanitizer), the same suite again under ASan + LSan +
+# UBSan (test-san); each run ends with its own "N passed, N failed" line.
+SAN ?= 1
 test: deps
 	$(MAKE) all $(TESTBIN) $(REPLAY)
 	DN_SAN=$(if $(SANITIZE),1,0) bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
+ifeq ($(SANITIZE),)
+ifeq ($(SAN),1)
+	$(MAKE) test-san DEPS=0
+endif
+endif
 
 # The whole suite under AddressSanitizer + LeakSanitizer + UBSan (objects in build-san/).
 test-san:

@@ -371,5 +371,21 @@ if [ $rc -eq 0 ] && grep -q 'detections, engine NMS' <<<"$out"; then
     ok "OpenCV DNN reads the trained _final.weights: same detections (class, prob +-0.01, box +-1.5 px)"
 else bad "OpenCV parity on trained weights" "$(grep -E 'FAIL|Error' <<<"$out" | head -5)"; fi
 
+# ------------------------------------------------------------------------------ 9. compare, real trainer
+# scripts/compare with the real binary on a tiny budget: 2 variants, 1 seed, 6 iterations.
+mkdata cmp.data cmpbk; mkdir -p cmpbk
+out=$("$PY" "$ROOT/scripts/compare" --data cmp.data --cfg q.cfg --variants stock focal:g=2,a=0.25 \
+      --seeds 1 --iters 6 --burn-in 2 --map-every 3 --out cmp --darknet "$BIN" 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ -s cmp/report.md ] && [ -s cmp/report.json ] && [ -s cmp/plots/losses.png ] \
+   && [ -s cmp/plots/map50.png ] && [ -s cmp/plots/pr.png ] \
+   && "$PY" -c "
+import json, sys
+r = json.load(open('cmp/report.json'))
+v = [x['variant'] for x in r['variants']]
+sys.exit(0 if v == ['stock', 'focal:g=2,a=0.25'] and all(x['n_seeds'] == 1 for x in r['variants']) else 1)" \
+   && grep -q '^focal_loss=1' cmp/cfg/focal_g2_a0p25.cfg; then
+    ok "compare with the real trainer: 2 variants, 1 seed, 6 iterations -> report.md/json and 3 plots"
+else bad "compare with the real trainer" "rc=$rc $(tail -5 <<<"$out")"; fi
+
 echo "train: $pass passed, $fail failed"
 [ $fail -eq 0 ]
