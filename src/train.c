@@ -716,6 +716,9 @@ int detector_train_main(int argc, char **argv)
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        /* A file-size limit makes a write fail with EFBIG (handled like a full disk: the save
+         * is an error and the previous checkpoint stays) instead of killing the process. */
+        signal(SIGXFSZ, SIG_IGN);
         rc = trainer_run(&t) ? 1 : 0;
         if (data_stats_any(&t.data_total)) print_data_summary(&t.data_total, "in total");
         signal(SIGINT, SIG_DFL);

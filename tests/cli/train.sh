@@ -387,5 +387,22 @@ sys.exit(0 if v == ['stock', 'focal:g=2,a=0.25'] and all(x['n_seeds'] == 1 for x
     ok "compare with the real trainer: 2 variants, 1 seed, 6 iterations -> report.md/json and 3 plots"
 else bad "compare with the real trainer" "rc=$rc $(tail -5 <<<"$out")"; fi
 
+# ------------------------------------------------------------------------------ 10. disk full on save
+# A write limit below the checkpoint size stands in for a full disk (the same short-write path):
+# the save is an error (exit 1) naming the last good checkpoint, which is untouched, and no
+# temporary file is left behind.
+mkdir -p df; mkdata df.data df 'savelast=1
+'
+sed 's/^max_batches=.*/max_batches=2/' q.cfg > df/q.cfg
+"$BIN" detector train df.data df/q.cfg -dont_show -seed 2 -quiet >/dev/null 2>&1
+cp df/q_last.weights df_prev.weights 2>/dev/null
+err=$( (ulimit -f $(( WSIZE / 2048 )); "$BIN" detector train df.data q.cfg df/q_final.weights -dont_show -seed 2 -quiet) 2>&1 >/dev/null); rc=$?
+if [ $rc -eq 1 ] && grep -q 'q_last.weights: error: writing weights failed' <<<"$err" \
+   && grep -q "the last good checkpoint is df/q_final.weights" <<<"$err" \
+   && cmp -s df/q_last.weights df_prev.weights && loads df/q_last.weights && loads df/q_final.weights \
+   && [ -z "$(ls df | grep tmp)" ]; then
+    ok "disk full on save: exit 1 naming the last good checkpoint; the previous files are intact, no temporary left"
+else bad "disk full on save" "rc=$rc $(tail -c 400 <<<"$err")"; fi
+
 echo "train: $pass passed, $fail failed"
 [ $fail -eq 0 ]
