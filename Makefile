@@ -64,7 +64,7 @@ LIBA     := libdarknet.a
 LIBSO    := libdarknet.so
 endif
 
-.PHONY: all test test-unit test-fast test-san bench demo deps clean check-deps fuzz fuzz-build
+.PHONY: all test test-unit test-fast test-san bench demo soak deps clean check-deps fuzz fuzz-build
 all: $(BIN) $(LIBA) $(LIBSO)
 
 $(BUILD)/src/%.o: src/%.c
@@ -145,6 +145,11 @@ test-unit: all $(TESTBIN)
 demo: deps
 	$(MAKE) all
 	bash scripts/demo.sh
+
+# 30-minute training soak (scripts/soak.sh): RSS and iterations per minute, SIGTERM at the end.
+soak: deps
+	$(MAKE) all
+	bash scripts/soak.sh
 
 bench: deps
 	$(MAKE) all
