@@ -92,41 +92,139 @@ struct maxpool_job {
     int *idx_all; /* NULL at inference */
 };
 
+/* One output (i, j) with its window clamped to the image: the general case (borders, SPP's
+ * centred stride-1 windows, windows entirely in the padding). */
+static float maxpool_window(const struct maxpool *m, const float *in, int i, int j, int off, int *arg_out)
+{
+    const struct layer *l = &m->base;
+    int y0 = i * m->stride_y - off, y1 = y0 + m->size;
+    int x0 = j * m->stride_x - off, x1 = x0 + m->size;
+    if (y0 < 0) y0 = 0;
+    if (y1 > l->h) y1 = l->h;
+    if (x0 < 0) x0 = 0;
+    if (x1 > l->w) x1 = l->w;
+    /* A window entirely in the padding (padding/2 >= size) has no input: its output is
+     * -FLT_MAX as in darknet, and it routes no gradient (-1). */
+    float best = -FLT_MAX;
+    int arg = y0 < y1 && x0 < x1 ? y0 * l->w + x0 : -1;
+    for (int y = y0; y < y1; y++) {
+        const float *row = in + (size_t)y * l->w;
+        for (int x = x0; x < x1; x++)
+            if (row[x] > best) {
+                best = row[x];
+                arg = y * l->w + x;
+            }
+    }
+    *arg_out = arg;
+    return best;
+}
+
+/* The outputs o in [*lo, *hi) whose window [o*stride - off, o*stride - off + size) lies
+ * inside [0, in): those need no clamping. */
+static void maxpool_interior(int in, int out, int stride, int size, int off, int *lo, int *hi)
+{
+    int l = (off + stride - 1) / stride; /* o*stride >= off */
+    int span = in - size + off;          /* o*stride <= span */
+    int h = span < 0 ? 0 : span / stride + 1;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Interior row i, columns [j0, j1), of the common 2x2/2 pool: the same comparisons in the
+ * same row-major order as maxpool_window (strict >, first maximum wins, NaN never wins),
+ * written out so the compiler keeps them in registers. */
+static void maxpool_row_2x2s2(const float *r0, const float *r1, float *out, int *idx, int base, int w, int j0,
+                              int j1)
+{
+    for (int j = j0; j < j1; j++) {
+        const float *a = r0 + 2 * j, *b = r1 + 2 * j;
+        float best = -FLT_MAX;
+        int k = 0;
+        if (a[0] > best) best = a[0];
+        if (a[1] > best) best = a[1], k = 1;
+        if (b[0] > best) best = b[0], k = 2;
+        if (b[1] > best) best = b[1], k = 3;
+        out[j] = best;
+        if (idx) idx[j] = base + 2 * j + (k & 1) + (k >> 1) * w;
+    }
+}
+
+static void maxpool_row_2x2s2_noidx(const float *restrict r0, const float *restrict r1, float *restrict out,
+                                    int j0, int j1)
+{
+    for (int j = j0; j < j1; j++) {
+        float best = -FLT_MAX;
+        best = r0[2 * j] > best ? r0[2 * j] : best;
+        best = r0[2 * j + 1] > best ? r0[2 * j + 1] : best;
+        best = r1[2 * j] > best ? r1[2 * j] : best;
+        best = r1[2 * j + 1] > best ? r1[2 * j + 1] : best;
+        out[j] = best;
+    }
+}
+
+/* Interior row i, columns [j0, j1), any size and stride: no clamping. */
+static void maxpool_row_interior(const struct maxpool *m, const float *in, float *out, int *idx, int in_off, int i,
+                                 int off, int j0, int j1)
+{
+    const struct layer *l = &m->base;
+    int y0 = i * m->stride_y - off;
+    for (int j = j0; j < j1; j++) {
+        int x0 = j * m->stride_x - off;
+        float best = -FLT_MAX;
+        int arg = y0 * l->w + x0;
+        for (int y = y0; y < y0 + m->size; y++) {
+            const float *row = in + (size_t)y * l->w;
+            for (int x = x0; x < x0 + m->size; x++)
+                if (row[x] > best) {
+                    best = row[x];
+                    arg = y * l->w + x;
+                }
+        }
+        out[j] = best;
+        if (idx) idx[j] = in_off + arg;
+    }
+}
+
 /* Planes [p0, p1) of the (batch * c) input planes; planes are independent (par_for). */
 static void maxpool_planes(void *ctx, long p0, long p1)
 {
     const struct maxpool_job *jb = ctx;
     const struct maxpool *m = jb->m;
     const struct layer *l = &m->base;
-    int off = m->padding / 2;
-    int *idx_all = jb->idx_all;
+    const int off = m->padding / 2;
+    int i_lo, i_hi, j_lo, j_hi;
+    maxpool_interior(l->h, l->out_h, m->stride_y, m->size, off, &i_lo, &i_hi);
+    maxpool_interior(l->w, l->out_w, m->stride_x, m->size, off, &j_lo, &j_hi);
+    const int fast2 = m->size == 2 && m->stride_x == 2 && m->stride_y == 2 && off == 0;
     for (long p = p0; p < p1; p++) {
         size_t in_off = (size_t)p * l->h * l->w;
         size_t out_off = (size_t)p * l->out_h * l->out_w;
         const float *in = jb->input + in_off;
         float *out = l->output + out_off;
+        int *idx = jb->idx_all ? jb->idx_all + out_off : NULL;
         for (int i = 0; i < l->out_h; i++) {
-            int y0 = i * m->stride_y - off, y1 = y0 + m->size;
-            if (y0 < 0) y0 = 0;
-            if (y1 > l->h) y1 = l->h;
+            float *orow = out + (size_t)i * l->out_w;
+            int *irow = idx ? idx + (size_t)i * l->out_w : NULL;
+            int mid0 = j_lo, mid1 = j_hi;
+            if (i < i_lo || i >= i_hi) mid0 = mid1 = l->out_w; /* whole row clamped */
             for (int j = 0; j < l->out_w; j++) {
-                int x0 = j * m->stride_x - off, x1 = x0 + m->size;
-                if (x0 < 0) x0 = 0;
-                if (x1 > l->w) x1 = l->w;
-                /* A window entirely in the padding (padding/2 >= size) has no input:
-                 * its output is -FLT_MAX as in darknet, and it routes no gradient (-1). */
-                float best = -FLT_MAX;
-                int arg = y0 < y1 && x0 < x1 ? y0 * l->w + x0 : -1;
-                for (int y = y0; y < y1; y++) {
-                    const float *row = in + (size_t)y * l->w;
-                    for (int x = x0; x < x1; x++)
-                        if (row[x] > best) {
-                            best = row[x];
-                            arg = y * l->w + x;
-                        }
+                if (j == mid0 && mid0 < mid1) {
+                    if (fast2 && irow)
+                        maxpool_row_2x2s2(in + (size_t)2 * i * l->w, in + (size_t)(2 * i + 1) * l->w, orow,
+                                          irow, (int)in_off + 2 * i * l->w, l->w, mid0, mid1);
+                    else if (fast2)
+                        maxpool_row_2x2s2_noidx(in + (size_t)2 * i * l->w, in + (size_t)(2 * i + 1) * l->w, orow,
+                                                mid0, mid1);
+                    else
+                        maxpool_row_interior(m, in, orow, irow, (int)in_off, i, off, mid0, mid1);
+                    j = mid1 - 1;
+                    continue;
                 }
-                out[i * l->out_w + j] = best;
-                if (idx_all) idx_all[out_off + (size_t)i * l->out_w + j] = arg < 0 ? -1 : (int)in_off + arg;
+                int arg;
+                orow[j] = maxpool_window(m, in, i, j, off, &arg);
+                if (irow) irow[j] = arg < 0 ? -1 : (int)in_off + arg;
             }
         }
     }
@@ -143,14 +241,29 @@ static void maxpool_forward(struct layer *l, struct net_state *st)
     par_for((long)l->batch * l->c, per >= 16384 ? 1 : 16384 / (per > 0 ? per : 1), maxpool_planes, &jb);
 }
 
+struct maxpool_bjob {
+    const struct maxpool *m;
+    float *delta; /* the input's delta */
+};
+
+/* Planes [p0, p1): each output's arg-max lies in the same plane of the input, so planes
+ * are independent and the sums do not depend on the thread count. */
+static void maxpool_back_planes(void *ctx, long p0, long p1)
+{
+    const struct maxpool_bjob *jb = ctx;
+    const struct layer *l = &jb->m->base;
+    size_t per = (size_t)l->out_h * l->out_w;
+    for (size_t k = (size_t)p0 * per; k < (size_t)p1 * per; k++)
+        if (jb->m->indexes[k] >= 0) jb->delta[jb->m->indexes[k]] += l->delta[k];
+}
+
 static void maxpool_backward(struct layer *l, struct net_state *st)
 {
     const struct maxpool *m = (const struct maxpool *)l;
     if (!st->delta) return;
     DN_ASSERT(m->indexes && l->delta, "layer %d: backward without training buffers", l->index);
-    size_t n = (size_t)l->batch * l->outputs;
-    for (size_t k = 0; k < n; k++)
-        if (m->indexes[k] >= 0) st->delta[m->indexes[k]] += l->delta[k];
+    struct maxpool_bjob jb = {m, st->delta};
+    par_for((long)l->batch * l->c, 1 + 16384 / (l->out_h * l->out_w), maxpool_back_planes, &jb);
 }
 
 static void maxpool_describe(const struct layer *l, char *buf, size_t n)

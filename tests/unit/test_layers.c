@@ -2,6 +2,7 @@
  * test_layers.c — forward passes of every layer kind on hand-computed cases, and the
  * convolution (im2col + GEMM, groups, BN at inference) against a direct 6-loop convolution.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -221,4 +222,86 @@ TEST(layers_yolo_decode_and_detections)
     CHECK_NEAR(d.prob[0], 0, 0);
     CHECK_EQ_INT(d.best_class, -1);
     net_free(net);
+}
+
+/* The maxpool's interior fast paths (2x2/2 written out, any size unclamped) against a
+ * direct clamped-window reference: values, arg-max indexes (first maximum in row-major
+ * window order wins ties; NaN never wins) and the backward scatter, on geometries that
+ * take every path (even/odd sizes, padding offsets, SPP-style centred windows). */
+static float maxpool_ref(const float *in, int h, int w, int size, int sx, int sy, int off, int i, int j, int *arg)
+{
+    float best = -FLT_MAX;
+    *arg = -1;
+    for (int y = i * sy - off; y < i * sy - off + size; y++)
+        for (int x = j * sx - off; x < j * sx - off + size; x++) {
+            if (y < 0 || y >= h || x < 0 || x >= w) continue;
+            if (*arg < 0) *arg = y * w + x;
+            if (in[y * w + x] > best) {
+                best = in[y * w + x];
+                *arg = y * w + x;
+            }
+        }
+    return best;
+}
+
+TEST(layers_maxpool_paths_match_reference)
+{
+    static const struct {
+        int w, h, size, stride, padding; /* padding -1: default (size - 1) */
+    } g[] = {{8, 6, 2, 2, -1}, {7, 5, 2, 2, -1}, {9, 9, 2, 2, 0}, {8, 8, 2, 2, 2}, {6, 7, 2, 1, -1},
+             {9, 8, 3, 2, -1}, {7, 7, 3, 1, -1}, {13, 11, 5, 1, -1}, {6, 6, 4, 4, 0}};
+    unsigned long long seed = 11;
+    for (size_t t = 0; t < sizeof g / sizeof g[0]; t++) {
+        char text[256];
+        int pad = g[t].padding < 0 ? g[t].size - 1 : g[t].padding;
+        snprintf(text, sizeof text,
+                 "[net]\nbatch=2\nsubdivisions=1\nwidth=%d\nheight=%d\nchannels=3\n"
+                 "[maxpool]\nsize=%d\nstride=%d\npadding=%d\n",
+                 g[t].w, g[t].h, g[t].size, g[t].stride, pad);
+        for (int train = 0; train <= 1; train++) {
+            char path[256];
+            snprintf(path, sizeof path, "%s/mpref.cfg", test_tmpdir());
+            FILE *f = fopen(path, "w");
+            fputs(text, f);
+            fclose(f);
+            dn_quiet = 1;
+            struct net *net = net_parse(path, train, 1);
+            dn_quiet = 0;
+            CHECK(net != NULL);
+            if (!net) return;
+            struct layer *l = net->layers[0];
+            int planes = net->batch * 3, hw = g[t].h * g[t].w;
+            /* values in {-2..2} so ties are common (-0 against +0 shows which tie won); NaN, -inf */
+            for (int k = 0; k < planes * hw; k++) {
+                float r = test_rand_uniform(&seed, 0, 1);
+                net->input[k] = r < 0.03f ? NAN : r < 0.05f ? -INFINITY : r < 0.15f ? -0.0f : (float)((int)(r * 5) - 2);
+            }
+            net_forward(net, train);
+            int bad = 0;
+            float *din = train ? xcalloc((size_t)planes * hw, sizeof(float)) : NULL;
+            float *dref = train ? xcalloc((size_t)planes * hw, sizeof(float)) : NULL;
+            for (int p = 0; p < planes; p++)
+                for (int i = 0; i < l->out_h; i++)
+                    for (int j = 0; j < l->out_w; j++) {
+                        int arg, o = (p * l->out_h + i) * l->out_w + j;
+                        float e = maxpool_ref(net->input + (size_t)p * hw, g[t].h, g[t].w, g[t].size, g[t].stride,
+                                              g[t].stride, pad / 2, i, j, &arg);
+                        if (memcmp(&e, &l->output[o], sizeof e) != 0) bad++;
+                        if (train) {
+                            l->delta[o] = (float)(o % 7) + 0.25f;
+                            if (arg >= 0) dref[p * hw + arg] += l->delta[o];
+                        }
+                    }
+            if (train) {
+                struct net_state st = {.net = net, .input = net->input, .delta = din, .train = 1};
+                l->ops->backward(l, &st);
+                for (int k = 0; k < planes * hw; k++) bad += din[k] != dref[k];
+            }
+            if (bad) fprintf(stderr, "  geometry %zu train=%d: %d mismatches\n", t, train, bad);
+            CHECK_EQ_INT(bad, 0);
+            free(din);
+            free(dref);
+            net_free(net);
+        }
+    }
 }
