@@ -69,12 +69,19 @@ endif
 .PHONY: all test test-unit test-fast test-san bench demo soak deps clean check-deps fuzz fuzz-build
 all: $(BIN) $(LIBA) $(LIBSO)
 
-$(BUILD)/src/%.o: src/%.c
+# Objects depend on the compiler command line: a changed flag (OPT, SANITIZE, OPENCV, CC)
+# rebuilds everything instead of linking objects built with the old one.
+FLAGS_STAMP := $(BUILD)/flags.stamp
+FLAGS_NOW   := $(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(subst ','"'"',$(FLAGS_NOW))' ] || \
+        printf '%s\n' '$(subst ','"'"',$(FLAGS_NOW))' > $(FLAGS_STAMP))
+
+$(BUILD)/src/%.o: src/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # stb's own code: relaxed warnings so the strict set stays on for ours.
-$(BUILD)/src/stb_impl.o: src/stb_impl.c
+$(BUILD)/src/stb_impl.o: src/stb_impl.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out $(WARN) -Werror,$(CFLAGS)) $(STB_NOSAN) -w -c $< -o $@
 
@@ -93,11 +100,11 @@ $(BUILD)/tests/test_list.h: $(TEST_SRC)
 	@mkdir -p $(dir $@)
 	@sed -n 's/^TEST(\([A-Za-z0-9_]*\)).*/X(\1)/p' $(filter-out tests/test_main.c,$(TEST_SRC)) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/test_main.o: tests/test_main.c $(BUILD)/tests/test_list.h
+$(BUILD)/tests/test_main.o: tests/test_main.c $(BUILD)/tests/test_list.h $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(BUILD)/tests -Itests -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c
+$(BUILD)/tests/%.o: tests/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
