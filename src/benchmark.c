@@ -55,8 +55,20 @@ static double cpu_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Peak RSS of this program: VmHWM from /proc/self/status. Not getrusage's ru_maxrss: Linux
+ * carries that over exec from the forked parent, so a run started by a big process (bench.py
+ * after OpenCV's yolov4: 729 MB) reported the parent's peak instead of its own (360 MB). */
 static double peak_rss_mb(void)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        long kb = -1;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+        fclose(f);
+        if (kb >= 0) return kb / 1024.0;
+    }
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru)) return 0;
     return ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
