@@ -119,11 +119,12 @@ def train_table(args, tmp):
     rows = []
     for size in sizes:
         cfg = derived_cfg('cfg/yolov4-tiny.cfg', tmp, 'tiny_train_%d.cfg' % size, 16, size)
-        kv, _ = bench_kv(args.darknet, [cfg, '-train', '-iters', '5', '-warmup', '1'])
+        iters = '5' if size >= 416 else '15'  # ~12 s and ~6 s: a short burst of other load moves a median of 5 at 160
+        kv, _ = bench_kv(args.darknet, [cfg, '-train', '-iters', iters, '-warmup', '1'])
         rows.append(('yolov4-tiny', '%dx%d' % (size, size), kv['batch'], float(kv['median_s']),
                      float(kv['images_per_s']), float(kv['cpu_s']), float(kv['peak_rss_mb']), kv['threads']))
     print('\n## Training iteration (darknet benchmark -train; forward+backward+update, no loader; '
-          'median of 5 after 1 warm-up)\n')
+          'median of 5 at 416, 15 at 160, after 1 warm-up)\n')
     print('| network | input | batch | s/iteration | images/s | CPU s/iteration | peak RSS MB | BLAS threads |')
     print('|---|---|---|---|---|---|---|---|')
     for r in rows:
@@ -170,18 +171,23 @@ def main():
     ap.add_argument('--darknet', default=os.path.join(ROOT, 'darknet'))
     ap.add_argument('--iters', type=int, default=20)
     ap.add_argument('--quick', action='store_true', help='skip yolov4 and the 416 training row; fewer rounds')
+    ap.add_argument('--only', default='forward,train,focal',
+                    help='comma-separated tables to run: forward, train, focal (default all)')
     args = ap.parse_args()
+    only = set(args.only.split(','))
+    unknown = only - {'forward', 'train', 'focal'}
+    if unknown:
+        ap.error('--only: unknown table(s) %s' % ','.join(sorted(unknown)))
     os.chdir(ROOT)
     import numpy  # noqa: F401  (fail early with a clear message)
     import cv2  # noqa: F401
     print('# darknet-focal bench — %s, %d cores, OpenCV %s' % (time.strftime('%Y-%m-%d %H:%M'),
                                                               os.cpu_count(), cv2.__version__))
     with tempfile.TemporaryDirectory(prefix='dn_bench_') as tmp:
-        forward_table(args, tmp)
-        sys.stdout.flush()
-        train_table(args, tmp)
-        sys.stdout.flush()
-        focal_table(args, tmp)
+        for name, table in (('forward', forward_table), ('train', train_table), ('focal', focal_table)):
+            if name in only:
+                table(args, tmp)
+                sys.stdout.flush()
     return 0
 
 
