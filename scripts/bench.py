@@ -79,14 +79,22 @@ def forward_table(args, tmp):
     for cfg in nets:
         wpath = os.path.join(tmp, os.path.basename(cfg) + '.weights')
         run([args.darknet, 'init', cfg, wpath, '-seed', '1', '-random_bn'])
-        iters = args.iters if 'tiny' in cfg else max(5, args.iters // 2)
-        kv, out = ours_forward(args.darknet, cfg, wpath, iters, layers=(cfg == 'cfg/yolov4-tiny.cfg'))
+        iters = args.iters if 'tiny' in cfg else max(10, args.iters // 2)
+        best, cv_ms = None, None
+        for _ in range(args.rounds):  # interleaved: ours, OpenCV, ours, OpenCV, ...
+            kv, out = ours_forward(args.darknet, cfg, wpath, iters, layers=(cfg == 'cfg/yolov4-tiny.cfg'))
+            if best is None or float(kv['median_ms']) < float(best[0]['median_ms']):
+                best = (kv, out)
+            c = opencv_forward(cfg, wpath, cfg_size(cfg), iters)
+            cv_ms = c if cv_ms is None else min(cv_ms, c)
+        kv, out = best
         details[cfg] = out
         ms = float(kv['median_ms'])
-        cv_ms = opencv_forward(cfg, wpath, cfg_size(cfg), iters)
         rows.append((os.path.basename(cfg), kv['size'], float(kv['bflops']), ms, float(kv['gflops']), cv_ms,
                      cv_ms / ms))
-    print('\n## Forward pass, batch 1 (median of >= %d runs after 3 warm-up runs)\n' % min(args.iters, 5))
+    print('\n## Forward pass, batch 1 (median of %d runs after 3 warm-up runs, %d for yolov4; the best of %d '
+          'interleaved rounds for each engine, since other load on the host only adds time)\n'
+          % (args.iters, max(10, args.iters // 2), args.rounds))
     print('| network | input | BFLOPs | ours ms | ours GFLOP/s | OpenCV DNN ms | OpenCV/ours |')
     print('|---|---|---|---|---|---|---|')
     for r in rows:
@@ -120,11 +128,15 @@ def train_table(args, tmp):
     for size in sizes:
         cfg = derived_cfg('cfg/yolov4-tiny.cfg', tmp, 'tiny_train_%d.cfg' % size, 16, size)
         iters = '5' if size >= 416 else '15'  # ~12 s and ~6 s: a short burst of other load moves a median of 5 at 160
-        kv, _ = bench_kv(args.darknet, [cfg, '-train', '-iters', iters, '-warmup', '1'])
+        kv = None
+        for _ in range(min(args.rounds, 2)):
+            k, _ = bench_kv(args.darknet, [cfg, '-train', '-iters', iters, '-warmup', '1'])
+            if kv is None or float(k['median_s']) < float(kv['median_s']):
+                kv = k
         rows.append(('yolov4-tiny', '%dx%d' % (size, size), kv['batch'], float(kv['median_s']),
                      float(kv['images_per_s']), float(kv['cpu_s']), float(kv['peak_rss_mb']), kv['threads']))
     print('\n## Training iteration (darknet benchmark -train; forward+backward+update, no loader; '
-          'median of 5 at 416, 15 at 160, after 1 warm-up)\n')
+          'median of 5 at 416, 15 at 160, after 1 warm-up; the better of %d runs)\n' % min(args.rounds, 2))
     print('| network | input | batch | s/iteration | images/s | CPU s/iteration | peak RSS MB | BLAS threads |')
     print('|---|---|---|---|---|---|---|---|')
     for r in rows:
@@ -171,9 +183,12 @@ def main():
     ap.add_argument('--darknet', default=os.path.join(ROOT, 'darknet'))
     ap.add_argument('--iters', type=int, default=20)
     ap.add_argument('--quick', action='store_true', help='skip yolov4 and the 416 training row; fewer rounds')
+    ap.add_argument('--rounds', type=int, default=None, help='interleaved forward rounds per engine (default 3, 1 with --quick)')
     ap.add_argument('--only', default='forward,train,focal',
                     help='comma-separated tables to run: forward, train, focal (default all)')
     args = ap.parse_args()
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
     only = set(args.only.split(','))
     unknown = only - {'forward', 'train', 'focal'}
     if unknown:

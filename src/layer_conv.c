@@ -8,7 +8,8 @@
  * Ranges: filters 1..65536, size 1..255, strides 1..1024, groups divides channels and filters.
  *
  * Forward: y = act(BN(W*x) ) or act(W*x + b) with W*x as im2col + GEMM per group
- * (1x1 stride-1 convs use the input directly). At inference the BN is applied as one fused
+ * (1x1 stride-1 convs use the input directly; at inference, 3x3 stride-1 pad-1 layers with
+ * a large output plane use Winograd F(2x2,3x3), src/winograd.c). At inference the BN is applied as one fused
  * per-channel scale/shift computed in double from the running statistics (eps 1e-5), together
  * with the activation in a single pass over the output.
  *
@@ -49,6 +50,7 @@
 #include "cfg.h"
 #include "gemm.h"
 #include "im2col.h"
+#include "winograd.h"
 #include "network.h"
 #include "parallel.h"
 #include "rng.h"
@@ -69,7 +71,9 @@ struct conv {
     float *rolling_var;  /* [n] (BN only) */
     float *inf_scale;    /* [n]: inference y = x*inf_scale + inf_shift, then activation */
     float *inf_shift;    /* [n] */
-    int prepared;        /* inf_scale/inf_shift are current */
+    int prepared;        /* inf_scale/inf_shift (and wino_u) are current */
+    int wino;            /* the inference forward uses Winograd (workspace sized for it) */
+    float *wino_u;       /* (16, n, c): Winograd filter transforms, when wino */
     /* Training state (NULL unless built with train=1). */
     float *weight_updates; /* (n, c/groups, size, size): momentum + negative gradient sums */
     float *bias_updates;   /* [n] */
@@ -115,7 +119,16 @@ static int conv_chunk(const struct conv *cv)
     return g < l->batch ? g : l->batch;
 }
 
-static void conv_set_workspace(struct conv *cv)
+int conv_wino_min_pixels = 676;
+
+/* 3x3, stride 1, pad 1, no dilation or groups: the shape winograd.c handles. */
+static int conv_wino_kernel(const struct conv *cv)
+{
+    return cv->size == 3 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 1 && cv->dilation == 1 &&
+           cv->groups == 1;
+}
+
+static void conv_set_workspace(struct conv *cv, int train)
 {
     struct layer *l = &cv->base;
     size_t hw = (size_t)l->out_h * l->out_w;
@@ -125,6 +138,13 @@ static void conv_set_workspace(struct conv *cv)
         l->workspace_need = (k + (size_t)cv->n) * (size_t)chunk * hw;
     else
         l->workspace_need = conv_one_by_one(cv) ? 0 : k * hw;
+    /* Winograd at inference only: training's forward and backward share the im2col columns. */
+    cv->wino = !train && conv_wino_kernel(cv) && hw >= (size_t)(conv_wino_min_pixels > 0 ? conv_wino_min_pixels : 0);
+    if (cv->wino) {
+        size_t need = wino_workspace_floats(l->c, cv->n, l->out_h, l->out_w);
+        if (need > l->workspace_need) l->workspace_need = need;
+    }
+    cv->prepared = 0; /* wino may have changed */
     l->bflops = 2.0 * cv->nweights * l->out_h * l->out_w / 1e9;
 }
 
@@ -278,7 +298,7 @@ static struct layer *conv_create(struct cfg_section *s, const struct build_ctx *
     }
     float scale = sqrtf(2.0f / (float)(cv->size * cv->size * (bc->c / cv->groups)));
     for (long i = 0; i < cv->nweights; i++) cv->weights[i] = rng_uniform(bc->rng, -scale, scale);
-    conv_set_workspace(cv);
+    conv_set_workspace(cv, bc->train);
     conv_alloc_train(cv, bc->train);
     return &cv->base;
 fail:
@@ -292,7 +312,7 @@ static int conv_resize(struct layer *l, const struct build_ctx *bc)
     int oh, ow;
     if (conv_shapes(cv, bc, &oh, &ow)) return -1;
     if (layer_init_common(l, &conv_ops, bc, cv->n, oh, ow)) return -1;
-    conv_set_workspace(cv);
+    conv_set_workspace(cv, bc->train);
     conv_alloc_train(cv, bc->train);
     return 0;
 }
@@ -310,6 +330,10 @@ static void conv_prepare_inference(struct layer *l)
             cv->inf_scale[i] = 1;
             cv->inf_shift[i] = cv->biases[i];
         }
+    }
+    if (cv->wino) {
+        if (!cv->wino_u) cv->wino_u = xmalloc((size_t)16 * cv->n * l->c * sizeof(float));
+        wino_transform_weights(cv->weights, cv->n, l->c, cv->wino_u);
     }
     cv->prepared = 1;
 }
@@ -392,7 +416,11 @@ static void conv_forward(struct layer *l, struct net_state *st)
     if (!cv->prepared) conv_prepare_inference(l);
     for (int b = 0; b < l->batch; b++) {
         struct conv_job j = {cv, l->output + (size_t)b * l->outputs};
-        conv_gemm_image(cv, st->input + (size_t)b * l->inputs, j.buf, st->workspace);
+        if (cv->wino)
+            wino_conv3x3(st->input + (size_t)b * l->inputs, l->c, l->h, l->w, cv->wino_u, cv->n, j.buf,
+                         st->workspace);
+        else
+            conv_gemm_image(cv, st->input + (size_t)b * l->inputs, j.buf, st->workspace);
         par_for(cv->n, conv_min_channels(cv), conv_affine_act_channels, &j);
     }
 }
@@ -752,6 +780,7 @@ static void conv_destroy(struct layer *l)
     free(cv->rolling_var);
     free(cv->inf_scale);
     free(cv->inf_shift);
+    free(cv->wino_u);
     free(cv->weight_updates);
     free(cv->bias_updates);
     free(cv->scale_updates);

@@ -3,11 +3,14 @@
  * convolution (im2col + GEMM, groups, BN at inference) against a direct 6-loop convolution.
  */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "darknet.h"
+#include "layer_conv.h"
 #include "layer_yolo.h"
+#include "winograd.h"
 #include "network.h"
 #include "test.h"
 #include "util.h"
@@ -163,6 +166,62 @@ TEST(layers_conv_vs_direct)
         free(ref);
         net_free(net);
     }
+}
+
+/* The Winograd F(2x2,3x3) inference path (forced on with conv_wino_min_pixels = 0) against
+ * the direct convolution: odd and even planes (tiles clipped at the right and bottom edges),
+ * one channel, many channels, BN and bias; a multi-scale resize keeps it right. With the
+ * threshold at INT_MAX the same layers take im2col and the workspace is the columns' size. */
+TEST(layers_conv_winograd_vs_direct)
+{
+    static const struct {
+        int c, h, w, n, bn;
+    } cases[] = {{1, 5, 5, 1, 0}, {3, 9, 7, 5, 1}, {17, 8, 11, 6, 1}, {2, 1, 1, 3, 0}, {32, 13, 13, 16, 1},
+                 {4, 2, 9, 4, 0}};
+    unsigned long long seed = 7;
+    int saved = conv_wino_min_pixels;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        for (int mode = 0; mode < 2; mode++) {
+            conv_wino_min_pixels = mode == 0 ? 0 : INT_MAX;
+            char text[512];
+            snprintf(text, sizeof text,
+                     "[net]\nwidth=%d\nheight=%d\nchannels=%d\n[convolutional]\nfilters=%d\nsize=3\nstride=1\n"
+                     "pad=1\nbatch_normalize=%d\nactivation=leaky\n",
+                     cases[t].w, cases[t].h, cases[t].c, cases[t].n, cases[t].bn);
+            struct net *net = net_from_text("w.cfg", text);
+            CHECK(net != NULL);
+            if (!net) break;
+            struct layer *l = net->layers[0];
+            size_t wino_ws = wino_workspace_floats(cases[t].c, cases[t].n, cases[t].h, cases[t].w);
+            size_t cols = (size_t)9 * cases[t].c * cases[t].h * cases[t].w;
+            CHECK(mode == 0 ? l->workspace_need >= wino_ws : l->workspace_need == cols);
+            struct param_array pa[LAYER_MAX_PARAM_ARRAYS];
+            int np = l->ops->params(l, pa);
+            for (int j = 0; j < np; j++)
+                for (long e = 0; e < pa[j].n; e++)
+                    pa[j].data[e] = test_rand_uniform(&seed, strstr(pa[j].name, "variance") ? 0.5f : -1, 1);
+            net_prepare_inference(net);
+            int bn = cases[t].bn;
+            for (int pass = 0; pass < 2; pass++) {
+                /* pass 1: resized to (w+3) x (h+2) and run again */
+                if (pass == 1 && net_resize(net, cases[t].w + 3, cases[t].h + 2)) {
+                    CHECK(0);
+                    break;
+                }
+                int n_in = cases[t].c * l->h * l->w;
+                for (int i = 0; i < n_in; i++) net->input[i] = test_rand_uniform(&seed, -1, 1);
+                net_forward(net, 0);
+                float *ref = malloc((size_t)l->outputs * sizeof(float));
+                conv_direct(net->input, cases[t].c, l->h, l->w, pa[np - 1].data, pa[0].data, bn ? pa[1].data : NULL,
+                            bn ? pa[2].data : NULL, bn ? pa[3].data : NULL, cases[t].n, 3, 1, 1, 1, ref, l->out_h,
+                            l->out_w);
+                CHECK_CLOSE_ARRAY(l->output, ref, l->outputs, 1e-5, 1e-4);
+                free(ref);
+            }
+            net_free(net);
+        }
+    }
+    conv_wino_min_pixels = saved;
 }
 
 static float logit(float p) { return logf(p / (1 - p)); }
