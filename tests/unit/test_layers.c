@@ -15,7 +15,7 @@
 #include "test.h"
 #include "util.h"
 
-static struct net *net_from_text(const char *name, const char *text)
+static struct net *net_from_text_mode(const char *name, const char *text, int train)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
@@ -23,10 +23,26 @@ static struct net *net_from_text(const char *name, const char *text)
     fputs(text, f);
     fclose(f);
     dn_quiet = 1;
-    struct net *net = net_parse(path, 0, 7);
+    struct net *net = net_parse(path, train, 7);
     dn_quiet = 0;
-    if (net) net_prepare_inference(net);
+    if (net && !train) net_prepare_inference(net);
     return net;
+}
+
+static struct net *net_from_text(const char *name, const char *text)
+{
+    return net_from_text_mode(name, text, 0);
+}
+
+/* Fills every parameter array of l with uniform values in [-1, 1] (variances in [0.5, 1]);
+ * returns the number of arrays in pa. */
+static int randomize_params(struct layer *l, unsigned long long *seed, struct param_array *pa)
+{
+    int np = l->ops->params(l, pa);
+    for (int j = 0; j < np; j++)
+        for (long e = 0; e < pa[j].n; e++)
+            pa[j].data[e] = test_rand_uniform(seed, strstr(pa[j].name, "variance") ? 0.5f : -1, 1);
+    return np;
 }
 
 static void fill_iota(float *x, int n)
@@ -149,10 +165,7 @@ TEST(layers_conv_vs_direct)
         if (!net) return;
         struct layer *l = net->layers[0];
         struct param_array pa[LAYER_MAX_PARAM_ARRAYS];
-        int np = l->ops->params(l, pa);
-        for (int j = 0; j < np; j++)
-            for (long e = 0; e < pa[j].n; e++)
-                pa[j].data[e] = test_rand_uniform(&seed, strstr(pa[j].name, "variance") ? 0.5f : -1, 1);
+        int np = randomize_params(l, &seed, pa);
         net_prepare_inference(net);
         int n_in = cases[t].c * cases[t].h * cases[t].w;
         for (int i = 0; i < n_in; i++) net->input[i] = test_rand_uniform(&seed, -1, 1);
@@ -196,10 +209,7 @@ TEST(layers_conv_winograd_vs_direct)
             size_t cols = (size_t)9 * cases[t].c * cases[t].h * cases[t].w;
             CHECK(mode == 0 ? l->workspace_need >= wino_ws : l->workspace_need == cols);
             struct param_array pa[LAYER_MAX_PARAM_ARRAYS];
-            int np = l->ops->params(l, pa);
-            for (int j = 0; j < np; j++)
-                for (long e = 0; e < pa[j].n; e++)
-                    pa[j].data[e] = test_rand_uniform(&seed, strstr(pa[j].name, "variance") ? 0.5f : -1, 1);
+            int np = randomize_params(l, &seed, pa);
             net_prepare_inference(net);
             int bn = cases[t].bn;
             for (int pass = 0; pass < 2; pass++) {
@@ -318,14 +328,7 @@ TEST(layers_maxpool_paths_match_reference)
                  "[maxpool]\nsize=%d\nstride=%d\npadding=%d\n",
                  g[t].w, g[t].h, g[t].size, g[t].stride, pad);
         for (int train = 0; train <= 1; train++) {
-            char path[256];
-            snprintf(path, sizeof path, "%s/mpref.cfg", test_tmpdir());
-            FILE *f = fopen(path, "w");
-            fputs(text, f);
-            fclose(f);
-            dn_quiet = 1;
-            struct net *net = net_parse(path, train, 1);
-            dn_quiet = 0;
+            struct net *net = net_from_text_mode("mpref.cfg", text, train);
             CHECK(net != NULL);
             if (!net) return;
             struct layer *l = net->layers[0];
