@@ -42,14 +42,9 @@ static void valid_range(int in, int out, int stride, int off, int *lo, int *hi)
     *hi = h;
 }
 
-static void check_args(int c, int h, int w, int ksize, int stride_x, int stride_y, int pad,
-                       int dilation)
-{
-    DN_ASSERT(c >= 0 && h >= 0 && w >= 0, "im2col: bad image %dx%dx%d", c, h, w);
-    DN_ASSERT(ksize >= 1 && stride_x >= 1 && stride_y >= 1 && pad >= 0 && dilation >= 1,
-              "im2col: bad geometry k=%d stride=%d,%d pad=%d dilation=%d", ksize, stride_x, stride_y,
-              pad, dilation);
-}
+/* Argument checks, then the par_for over channels shared by im2col_ld and col2im_ld. */
+static void unfold_run(const char *who, par_fn fn, const float *src, float *dst, int c, int h, int w, int ksize,
+                       int stride_x, int stride_y, int pad, int dilation, int out_h, int out_w, size_t ldcol);
 
 void im2col(const float *restrict im, int c, int h, int w, int ksize, int stride_x, int stride_y,
             int pad, int dilation, float *restrict col, int out_h, int out_w)
@@ -82,11 +77,21 @@ static void col2im_channels(void *ctx, long c0, long c1);
 void im2col_ld(const float *restrict im, int c, int h, int w, int ksize, int stride_x, int stride_y,
                int pad, int dilation, float *restrict col, int out_h, int out_w, size_t ldcol)
 {
-    check_args(c, h, w, ksize, stride_x, stride_y, pad, dilation);
+    unfold_run("im2col", im2col_channels, im, col, c, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w,
+               ldcol);
+}
+
+static void unfold_run(const char *who, par_fn fn, const float *src, float *dst, int c, int h, int w, int ksize,
+                       int stride_x, int stride_y, int pad, int dilation, int out_h, int out_w, size_t ldcol)
+{
+    DN_ASSERT(c >= 0 && h >= 0 && w >= 0, "%s: bad image %dx%dx%d", who, c, h, w);
+    DN_ASSERT(ksize >= 1 && stride_x >= 1 && stride_y >= 1 && pad >= 0 && dilation >= 1,
+              "%s: bad geometry k=%d stride=%d,%d pad=%d dilation=%d", who, ksize, stride_x, stride_y, pad,
+              dilation);
     if (out_h <= 0 || out_w <= 0) return;
-    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "im2col: ldcol %zu < %d", ldcol, out_h * out_w);
-    struct unfold u = {im, col, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w, ldcol};
-    par_for(c, unfold_min_channels(ksize, out_h, out_w), im2col_channels, &u);
+    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "%s: ldcol %zu < %d", who, ldcol, out_h * out_w);
+    struct unfold u = {src, dst, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w, ldcol};
+    par_for(c, unfold_min_channels(ksize, out_h, out_w), fn, &u);
 }
 
 static void im2col_channels(void *ctx, long c0, long c1)
@@ -143,12 +148,9 @@ void col2im(const float *restrict col, int c, int h, int w, int ksize, int strid
 void col2im_ld(const float *restrict col, int c, int h, int w, int ksize, int stride_x, int stride_y,
                int pad, int dilation, float *restrict im, int out_h, int out_w, size_t ldcol)
 {
-    check_args(c, h, w, ksize, stride_x, stride_y, pad, dilation);
-    if (out_h <= 0 || out_w <= 0) return;
-    DN_ASSERT(ldcol >= (size_t)out_h * out_w, "col2im: ldcol %zu < %d", ldcol, out_h * out_w);
     /* Channels write disjoint image planes, so the slices never touch the same pixel. */
-    struct unfold u = {col, im, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w, ldcol};
-    par_for(c, unfold_min_channels(ksize, out_h, out_w), col2im_channels, &u);
+    unfold_run("col2im", col2im_channels, col, im, c, h, w, ksize, stride_x, stride_y, pad, dilation, out_h, out_w,
+               ldcol);
 }
 
 static void col2im_channels(void *ctx, long c0, long c1)
