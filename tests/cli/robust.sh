@@ -8,10 +8,8 @@
 set -u
 BIN=$(realpath "${1:-./darknet}")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/dn_robust_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-pass=0; fail=0
+. "$ROOT/tests/cli/lib.sh"
+cli_begin robust
 D=$ROOT/tests/data
 PY=/usr/bin/python3
 # Address-space cap for the size-bomb rows: a normal run needs < 200 MB, a 20000x20000 RGB
@@ -19,18 +17,7 @@ PY=/usr/bin/python3
 # virtual memory, so under the sanitizer build these rows run without the cap.
 VLIMIT=300000
 [ "${DN_SAN:-0}" = 1 ] && VLIMIT=unlimited
-ok()  { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
 
-# expect_fail NAME EXPECTED_SUBSTRING CMD...  — exit 1 and the message on stderr
-expect_fail() {
-    local name=$1 want=$2; shift 2
-    local err rc
-    err=$("$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" -ne 1 ]; then bad "$name" "exit $rc (want 1): $(tail -c 400 <<<"$err")"; return; fi
-    if ! grep -qF -- "$want" <<<"$err"; then bad "$name" "message lacks '$want': $(tail -c 400 <<<"$err")"; return; fi
-    ok "$name"
-}
 # expect_ok NAME EXPECTED_STDOUT_SUBSTRING CMD...  — exit 0 and the text on stdout
 expect_ok() {
     local name=$1 want=$2; shift 2
@@ -180,5 +167,4 @@ if [ $rc -eq 1 ] && [ "$(grep -c 'Predicted in' <<<"$out")" -eq 2 ] && grep -qF 
     ok "image list: a directory and a missing file are reported, the rest run, exit 1"
 else bad "image list: a directory" "rc=$rc out=$(head -c 200 <<<"$out") err=$(tail -c 300 err.txt)"; fi
 
-echo "robust: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end

@@ -5,23 +5,10 @@
 set -u
 BIN=$(realpath "${1:-./darknet}")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/dn_cli_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-pass=0; fail=0
+. "$ROOT/tests/cli/lib.sh"
+cli_begin cli
 D=$ROOT/tests/data
-ok()  { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
 
-# expect_fail NAME EXPECTED_SUBSTRING CMD...  — exit 1 and the message on stderr
-expect_fail() {
-    local name=$1 want=$2; shift 2
-    local err rc
-    err=$("$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" -ne 1 ]; then bad "$name" "exit $rc (want 1): $err"; return; fi
-    if ! grep -qF -- "$want" <<<"$err"; then bad "$name" "message lacks '$want': $err"; return; fi
-    ok "$name"
-}
 # mkcfg NAME: copies tiny.cfg, then applies sed expression $2
 mkcfg() { sed "$2" "$D/tiny.cfg" > "$1"; }
 
@@ -217,5 +204,4 @@ then ok "calc_anchors: two clusters recovered, anchors.txt, counters"
 else bad "calc_anchors: two clusters" "rc=$rc $out"; fi
 expect_fail "calc_anchors: -width missing" "usage: darknet detector calc_anchors" "$BIN" detector calc_anchors an.data -num_of_clusters 2
 
-echo "cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end

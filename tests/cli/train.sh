@@ -15,21 +15,9 @@ export OPENBLAS_NUM_THREADS=1
 # Python processes that load libdarknet.so: under the sanitizer suite, run_all.sh passes the
 # ASan runtime preload (and no leak checking for python itself) in DN_PYLIB_ENV.
 PYLIB=(env ${DN_PYLIB_ENV:-} "$PY")
-T=$(mktemp -d /tmp/dn_train_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-pass=0; fail=0
-ok()  { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
-# expect_fail NAME EXPECTED_SUBSTRING CMD...  — exit 1 (within 120 s) and the message on stderr
-expect_fail() {
-    local name=$1 want=$2; shift 2
-    local err rc
-    err=$(timeout 120 "$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" -ne 1 ]; then bad "$name" "exit $rc (want 1): $(tail -c 400 <<<"$err")"; return; fi
-    if ! grep -qF -- "$want" <<<"$err"; then bad "$name" "message lacks '$want': $(tail -c 400 <<<"$err")"; return; fi
-    ok "$name"
-}
+. "$ROOT/tests/cli/lib.sh"
+cli_begin train
+CLI_TIMEOUT=120 # a training command that hangs fails its test instead of the suite
 # loads W: the weights file has the size of q.cfg/ovf.cfg weights and our engine loads it
 loads() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$WSIZE" ] && "$BIN" detector test q.data q.cfg "$1" "$IMG" -dont_show -thresh 0.9 >/dev/null 2>&1; }
 # csv_col FILE N: column N of a training CSV, header dropped
@@ -404,5 +392,4 @@ if [ $rc -eq 1 ] && grep -q 'q_last.weights: error: writing weights failed' <<<"
     ok "disk full on save: exit 1 naming the last good checkpoint; the previous files are intact, no temporary left"
 else bad "disk full on save" "rc=$rc $(tail -c 400 <<<"$err")"; fi
 
-echo "train: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_end
