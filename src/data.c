@@ -5,19 +5,23 @@
  *   offsets (jitter, resize, letter_box[, mosaic move]) -> crop, outside filled with the
  *   image's per-channel mean -> bilinear resize to the network size -> flip -> HSV jitter,
  * with its labels transformed by the same crop/flip. With mosaic, four such pieces are cut at
- * a random centre (cut_x, cut_y) and tiled, their boxes shifted and clipped.
+ * a random centre (cut_x, cut_y) and tiled, their boxes shifted and clipped. With mixup, a
+ * second such image is blended 50/50 over the first and its boxes appended. gaussian_noise
+ * adds darknet's noise to each image (piece) with probability 1/2.
  *
  * Choices where we differ from the OpenCV build of darknet:
  *  - pixels stay float end to end (no 8-bit rounding after resize/HSV);
  *  - HSV jitter is done in float HSV: the hue shift wraps around the colour circle, whereas
  *    OpenCV's 8-bit saturating add clamps negative shifts at hue 0;
  *  - a label line that does not parse costs that one box (labels_read), not the rest of the file;
- *  - an image that cannot be loaded is re-drawn (darknet leaves the row empty).
+ *  - an image that cannot be loaded is re-drawn (darknet leaves the row empty);
+ *  - the noise of gaussian_noise is darknet's (an 8-bit normal sample saturated at 0, so it
+ *    only brightens), added in float and clipped at 1, with no 8-bit rounding of the image.
  *
  * cfg keys consumed (through struct data_cfg, filled by the trainer): from the last [yolo]
  * jitter, resize, max, classes; from [net] hue, saturation, exposure, flip, mosaic,
- * mosaic_bound, letter_box (mixup, blur, gaussian_noise must be 0).
- * Non-goals: threads (loader.c), mixup, blur, gaussian_noise (rejected by data_cfg_check).
+ * mosaic_bound, letter_box, mixup, gaussian_noise (blur must be 0).
+ * Non-goals: threads (loader.c), blur (rejected by data_cfg_check).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
@@ -150,13 +154,15 @@ int data_cfg_check(const struct data_cfg *cfg)
         why = "[net] flip, mosaic, mosaic_bound and letter_box must be 0 or 1";
     else if (cfg->letter_box && cfg->mosaic)
         why = "[net] letter_box=1 & mosaic=1 isn't supported, use only 1 of these parameters";
-    else if (cfg->mixup) why = "[net] mixup is not implemented (set mixup=0)";
+    else if (cfg->mixup & ~1) why = "[net] mixup must be 0 or 1 (cutmix is not supported for detection)";
     else if (cfg->blur) why = "[net] blur is not implemented (set blur=0)";
-    else if (cfg->gaussian_noise != 0) why = "[net] gaussian_noise is not implemented (set it to 0)";
+    else if (!(cfg->gaussian_noise >= 0 && isfinite(cfg->gaussian_noise))) why = "[net] gaussian_noise must be >= 0";
     if (why) {
         dn_error("error: %s", why);
         return -1;
     }
+    if (cfg->mixup && cfg->mosaic && !cfg->quiet)
+        dn_warn("warning: [net] mixup=1 has no effect with mosaic=1 (as in darknet: mosaic or plain batches)");
     return 0;
 }
 
@@ -176,12 +182,37 @@ static float rand_scale(struct rng *r, float s)
     return (rng_next(r) & 1) ? u : 1.0f / u;
 }
 
-int data_batch_mosaic(const struct data_cfg *cfg, uint64_t seed, int it)
+int data_batch_mode(const struct data_cfg *cfg, uint64_t seed, int it)
 {
-    if (!cfg->mosaic) return 0;
+    if (!cfg->mosaic && !cfg->mixup) return DATA_PLAIN;
     struct rng r;
     sample_rng(&r, seed, it, -1);
-    return (int)(rng_next(&r) & 1);
+    if (!(rng_next(&r) & 1)) return DATA_PLAIN;
+    return cfg->mosaic ? DATA_MOSAIC : DATA_MIXUP;
+}
+
+/* darknet's gaussian_noise on one rendered window: with the piece's coin, every value gets
+ * n/255 added, n = round(N(0, sigma)) saturated to [0, 255] (OpenCV's randn into an 8-bit
+ * matrix), sigma = min(G, 127); the sum is clipped at 1. `nseed` seeds the noise stream. */
+static void add_noise(float *dst, int nw, int nh, size_t row_stride, size_t plane_stride, float g,
+                      uint64_t nseed)
+{
+    float sigma = g < 127 ? g : 127;
+    struct rng r;
+    rng_seed(&r, nseed, 0);
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < nh; i++) {
+            float *o = dst + k * plane_stride + (size_t)i * row_stride;
+            for (int j = 0; j < nw; j++) {
+                float u1 = 1.0f - rng_uniform01(&r), u2 = rng_uniform01(&r); /* u1 in (0,1] */
+                float z = sqrtf(-2.0f * logf(u1)) * cosf(6.28318530718f * u2);
+                float n = roundf(z * sigma);
+                if (n <= 0) continue;
+                if (n > 255) n = 255;
+                float v = o[j] + n / 255.0f;
+                o[j] = v < 1 ? v : 1;
+            }
+        }
 }
 
 /* Offsets for the resize term: U(lo, hi) shared between the two sides of an axis pair. */
@@ -562,6 +593,8 @@ struct piece {
     int ow, oh;                /* original size */
     int pleft, ptop, sw, sh;   /* crop actually used */
     struct data_aug aug;
+    int noise;                 /* 1: gaussian_noise applies to this piece */
+    uint64_t noise_seed;       /* its noise stream */
     int n;                     /* boxes in truth */
     struct image im;           /* the decoded image (owned until image_free) */
 };
@@ -576,6 +609,11 @@ static int piece_prepare(struct data_set *ds, const struct data_cfg *cfg, struct
     int ow = pc->im.w, oh = pc->im.h;
     pc->ow = ow, pc->oh = oh;
     draw_aug(r, cfg, ow, oh, mosaic_piece, &pc->aug);
+    pc->noise = 0;
+    if (cfg->gaussian_noise > 0) { /* drawn only when enabled: other runs keep their streams */
+        pc->noise = (int)(rng_next(r) & 1);
+        pc->noise_seed = rng_next(r);
+    }
     struct label_box *boxes;
     int nb = read_boxes(ds, pc->index, cfg, st, &boxes);
     shuffle_boxes(r, boxes, nb);
@@ -599,12 +637,16 @@ static void piece_render(const struct piece *pc, const struct data_cfg *cfg, str
     data_image_mean(&pc->im, mean);
     win->flip = pc->aug.flip;
     crop_resize_win(&pc->im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, win);
-    if (pc->aug.dhue == 0 && pc->aug.dsat == 1 && pc->aug.dexp == 1) return;
-    for (int i = 0; i < win->nh; i++) {
-        float *o = win->dst + (size_t)i * win->row_stride;
-        hsv_run(o, o + win->plane_stride, o + 2 * win->plane_stride, (size_t)win->nw,
-                pc->aug.dhue, pc->aug.dsat, pc->aug.dexp);
+    if (pc->aug.dhue != 0 || pc->aug.dsat != 1 || pc->aug.dexp != 1) {
+        for (int i = 0; i < win->nh; i++) {
+            float *o = win->dst + (size_t)i * win->row_stride;
+            hsv_run(o, o + win->plane_stride, o + 2 * win->plane_stride, (size_t)win->nw, pc->aug.dhue,
+                    pc->aug.dsat, pc->aug.dexp);
+        }
     }
+    if (pc->noise)
+        add_noise(win->dst, win->nw, win->nh, win->row_stride, win->plane_stride, cfg->gaussian_noise,
+                  pc->noise_seed);
 }
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -684,29 +726,60 @@ static int make_mosaic(struct data_set *ds, const struct data_cfg *cfg, struct r
     return rc;
 }
 
+/* One whole image (no mosaic) rendered into x (c, h, w), its boxes into truth; slot k of inf. */
+static int plain_image(struct data_set *ds, const struct data_cfg *cfg, struct rng *r, float *x, float *truth,
+                       struct data_stats *st, struct data_sample_info *inf, int k, int *n)
+{
+    struct piece pc;
+    if (piece_prepare(ds, cfg, r, -1, truth, st, &pc)) return -1;
+    struct render_win win = {0, 0, cfg->w, cfg->h, 0, x, (size_t)cfg->w, (size_t)cfg->w * cfg->h};
+    piece_render(&pc, cfg, &win);
+    image_free(&pc.im);
+    inf->image[k] = pc.index, inf->flip[k] = pc.aug.flip;
+    *n = pc.n;
+    return 0;
+}
+
+/* Mixup (§9): a second image through the same pipeline, pixels 0.5 new + 0.5 old, its boxes
+ * appended after the first image's up to max_boxes. */
+static int make_mixup(struct data_set *ds, const struct data_cfg *cfg, struct rng *r, float *x, float *y,
+                      struct data_stats *st, struct data_sample_info *inf)
+{
+    int n0, n1;
+    if (plain_image(ds, cfg, r, x, y, st, inf, 0, &n0)) return -1;
+    size_t nx = (size_t)cfg->c * cfg->w * cfg->h;
+    float *x2 = xmalloc(nx * sizeof(float));
+    float *y2 = xmalloc((size_t)cfg->max_boxes * DATA_BOX_FLOATS * sizeof(float));
+    int rc = plain_image(ds, cfg, r, x2, y2, st, inf, 1, &n1);
+    if (rc == 0) {
+        for (size_t i = 0; i < nx; i++) x[i] = 0.5f * x2[i] + 0.5f * x[i];
+        int add = n1 < cfg->max_boxes - n0 ? n1 : cfg->max_boxes - n0;
+        memcpy(y + (size_t)n0 * DATA_BOX_FLOATS, y2, (size_t)add * DATA_BOX_FLOATS * sizeof(float));
+        inf->n_boxes = n0 + add;
+    }
+    free(x2);
+    free(y2);
+    return rc;
+}
+
 int data_load_sample(struct data_set *ds, const struct data_cfg *cfg, uint64_t seed, int it,
-                     int slot, int mosaic, float *x, float *y, struct data_stats *st,
+                     int slot, int mode, float *x, float *y, struct data_stats *st,
                      struct data_sample_info *info)
 {
     struct rng r;
     sample_rng(&r, seed, it, slot);
     struct data_sample_info inf;
     memset(&inf, 0, sizeof inf);
-    inf.mosaic = mosaic;
+    inf.mosaic = mode == DATA_MOSAIC;
+    inf.mixup = mode == DATA_MIXUP;
     memset(y, 0, (size_t)cfg->max_boxes * DATA_BOX_FLOATS * sizeof(float));
     int rc;
-    if (mosaic) {
+    if (mode == DATA_MOSAIC)
         rc = make_mosaic(ds, cfg, &r, x, y, st, &inf);
-    } else {
-        struct piece pc;
-        rc = piece_prepare(ds, cfg, &r, -1, y, st, &pc);
-        if (rc == 0) {
-            struct render_win win = {0, 0, cfg->w, cfg->h, 0, x, (size_t)cfg->w, (size_t)cfg->w * cfg->h};
-            piece_render(&pc, cfg, &win);
-            image_free(&pc.im);
-            inf.image[0] = pc.index, inf.flip[0] = pc.aug.flip, inf.n_boxes = pc.n;
-        }
-    }
+    else if (mode == DATA_MIXUP)
+        rc = make_mixup(ds, cfg, &r, x, y, st, &inf);
+    else
+        rc = plain_image(ds, cfg, &r, x, y, st, &inf, 0, &inf.n_boxes);
     if (info) *info = inf;
     return rc;
 }
@@ -714,10 +787,10 @@ int data_load_sample(struct data_set *ds, const struct data_cfg *cfg, uint64_t s
 int data_load_batch(struct data_set *ds, const struct data_cfg *cfg, uint64_t seed, int it, int n,
                     float *x, float *y, struct data_stats *st)
 {
-    int mosaic = data_batch_mosaic(cfg, seed, it);
+    int mode = data_batch_mode(cfg, seed, it);
     size_t xs = (size_t)cfg->c * cfg->h * cfg->w, ys = (size_t)cfg->max_boxes * DATA_BOX_FLOATS;
     for (int s = 0; s < n; s++)
-        if (data_load_sample(ds, cfg, seed, it, s, mosaic, x + s * xs, y + s * ys, st, NULL))
+        if (data_load_sample(ds, cfg, seed, it, s, mode, x + s * xs, y + s * ys, st, NULL))
             return -1;
     return 0;
 }

@@ -41,9 +41,9 @@ struct data_cfg {
     int mosaic;           /* 0/1: 4-image mosaic for the whole batch with p = 1/2 */
     int mosaic_bound;     /* 0/1: clip mosaic boxes to their quadrant */
     int letter_box;       /* 0/1: crop grows to the network aspect ratio */
-    int mixup;            /* not implemented: must be 0 */
+    int mixup;            /* 0/1: blend two images for the whole batch with p = 1/2 (not with mosaic) */
     int blur;             /* not implemented: must be 0 */
-    float gaussian_noise; /* not implemented: must be 0 */
+    float gaussian_noise; /* >= 0: sigma in 8-bit units (capped at 127) of darknet's noise, p = 1/2 */
     int quiet;            /* 1: no warnings for bad label lines / missing label files */
 };
 
@@ -58,6 +58,7 @@ struct data_stats {
 /* What a sample was made of (for -show_imgs style debugging and tests). */
 struct data_sample_info {
     int mosaic;         /* 1: the 4-piece mosaic was used */
+    int mixup;          /* 1: image[1] was blended over image[0] */
     int cut_x, cut_y;   /* mosaic centre in network pixels (0 without mosaic) */
     int image[4];       /* list index per piece (only image[0] without mosaic) */
     int flip[4];        /* 1: piece mirrored */
@@ -84,15 +85,20 @@ int data_set_size(const struct data_set *ds);
 /* Entry i (0-based), borrowed; valid until data_set_free. */
 const char *data_set_path(const struct data_set *ds, int i);
 
-/* 1 when iteration `it` is a mosaic batch (cfg->mosaic and a coin from (seed, it) only). */
-int data_batch_mosaic(const struct data_cfg *cfg, uint64_t seed, int it);
+/* How a batch's samples are made; decided once per iteration. */
+enum data_mode { DATA_PLAIN = 0, DATA_MOSAIC = 1, DATA_MIXUP = 2 };
+
+/* The mode of iteration `it`: with cfg->mosaic, DATA_MOSAIC or DATA_PLAIN by a coin from
+ * (seed, it) only; else with cfg->mixup, DATA_MIXUP or DATA_PLAIN by the same coin. As in
+ * darknet, mixup=1 has no effect when mosaic=1. */
+int data_batch_mode(const struct data_cfg *cfg, uint64_t seed, int it);
 
 /* Fills one sample: x (c, h, w) RGB in [0,1] and y (max_boxes, 5) packed (x, y, w, h, class)
- * relative boxes, unused slots 0. `mosaic` is the batch decision (data_batch_mosaic). Problems
+ * relative boxes, unused slots 0. `mode` is the batch decision (data_batch_mode). Problems
  * are added to *st; info may be NULL. Returns 0, or -1 after an error line when
  * DATA_MAX_REDRAWS consecutive images failed to load (x, y then undefined). */
 int data_load_sample(struct data_set *ds, const struct data_cfg *cfg, uint64_t seed, int it,
-                     int slot, int mosaic, float *x, float *y, struct data_stats *st,
+                     int slot, int mode, float *x, float *y, struct data_stats *st,
                      struct data_sample_info *info);
 
 /* Single-threaded reference batch: n samples into x (n, c, h, w) and y (n, max_boxes, 5).

@@ -40,7 +40,7 @@ struct loader {
     int pending;              /* a request is outstanding */
     int job_buf;              /* buffer being filled */
     struct data_cfg job_cfg;  /* cfg with the request's w, h */
-    int job_it, job_mosaic;
+    int job_it, job_mode;
     int next;                 /* next unclaimed slot; == batch when none are left */
     int in_flight;            /* slots being made right now */
     int failed;               /* a slot could not be made */
@@ -66,14 +66,14 @@ static void *worker_main(void *arg)
         int slot = L->next++;
         L->in_flight++;
         struct data_cfg cfg = L->job_cfg;
-        int it = L->job_it, mosaic = L->job_mosaic;
+        int it = L->job_it, mode = L->job_mode;
         struct batch *b = &L->buf[L->job_buf];
         float *x = b->x + (size_t)slot * b->c * b->h * b->w;
         float *y = b->y + (size_t)slot * b->max_boxes * DATA_BOX_FLOATS;
         pthread_mutex_unlock(&L->mu);
 
         struct data_stats st = {0};
-        int rc = data_load_sample(L->ds, &cfg, L->seed, it, slot, mosaic, x, y, &st, NULL);
+        int rc = data_load_sample(L->ds, &cfg, L->seed, it, slot, mode, x, y, &st, NULL);
 
         pthread_mutex_lock(&L->mu);
         L->in_flight--;
@@ -169,8 +169,8 @@ int loader_request(struct loader *L, int it, int w, int h)
     L->job_cfg = L->cfg;
     L->job_cfg.w = w, L->job_cfg.h = h;
     L->job_it = it;
-    L->job_mosaic = data_batch_mosaic(&L->job_cfg, L->seed, it);
-    b->mosaic = L->job_mosaic;
+    L->job_mode = data_batch_mode(&L->job_cfg, L->seed, it);
+    b->mosaic = L->job_mode == DATA_MOSAIC;
     L->job_buf = k;
     L->next = 0;
     L->in_flight = 0;

@@ -77,12 +77,31 @@ TEST(data_cfg_check_messages)
     const char *err = test_capture_end();
     CHECK_EQ_INT(rc, -1);
     CHECK_CONTAINS(err, "letter_box=1 & mosaic=1 isn't supported, use only 1 of these parameters");
-    c = fx_cfg(64, 64), c.mixup = 1;
+    c = fx_cfg(64, 64), c.mixup = 1, c.gaussian_noise = 20;
+    CHECK_EQ_INT(data_cfg_check(&c), 0);
+    c = fx_cfg(64, 64), c.mixup = 2; /* darknet's cutmix code */
     test_capture_begin();
     rc = data_cfg_check(&c);
     err = test_capture_end();
     CHECK_EQ_INT(rc, -1);
-    CHECK_CONTAINS(err, "mixup");
+    CHECK_CONTAINS(err, "mixup must be 0 or 1");
+    c = fx_cfg(64, 64), c.mixup = 1, c.mosaic = 1, c.quiet = 0;
+    test_capture_begin();
+    rc = data_cfg_check(&c);
+    err = test_capture_end();
+    CHECK_EQ_INT(rc, 0);
+    CHECK_CONTAINS(err, "mixup=1 has no effect with mosaic=1");
+    c = fx_cfg(64, 64), c.gaussian_noise = -1;
+    test_capture_begin();
+    rc = data_cfg_check(&c);
+    err = test_capture_end();
+    CHECK_EQ_INT(rc, -1);
+    CHECK_CONTAINS(err, "gaussian_noise must be >= 0");
+    c = fx_cfg(64, 64), c.gaussian_noise = NAN;
+    test_capture_begin();
+    rc = data_cfg_check(&c);
+    test_capture_end();
+    CHECK_EQ_INT(rc, -1);
     c = fx_cfg(64, 64), c.blur = 1;
     test_capture_begin();
     rc = data_cfg_check(&c);
@@ -495,7 +514,7 @@ TEST(data_mosaic_boxes)
         struct data_stats st = {0};
         int mosaics = 0, full = 0, centred = 0, centre_checks = 0;
         for (int it = 0; it < 12; it++) {
-            int m = data_batch_mosaic(&c, 5, it);
+            int m = data_batch_mode(&c, 5, it);
             mosaics += m;
             for (int s = 0; s < 4; s++) {
                 struct data_sample_info info;
@@ -618,5 +637,118 @@ TEST(data_sample_determinism)
     for (size_t i = 0; i < nx; i++) ok &= a[i] >= 0 && a[i] <= 1;
     CHECK(ok);
     free(a);
+    data_set_free(ds);
+}
+
+/* Two 64x64 images with one rectangle each (different places and classes), identity
+ * augmentation: a mixup sample is exactly 0.5 of each drawn image, and its truth is the first
+ * image's box followed by the second's. */
+TEST(data_mixup_blends_two_images)
+{
+    static const struct fx_rect ra = {8, 8, 24, 28, 1}, rb = {36, 30, 60, 50, 3};
+    const char *pa = fx_path("mix_a.png"), *pb = fx_path("mix_b.png");
+    CHECK_EQ_INT(fx_image(pa, 64, 64, &ra, 1), 0);
+    CHECK_EQ_INT(fx_image(pb, 64, 64, &rb, 1), 0);
+    fx_labels(pa, 64, 64, &ra, 1, "\n", 1);
+    fx_labels(pb, 64, 64, &rb, 1, "\n", 1);
+    const char *lines[2] = {pa, pb};
+    const char *list = fx_path("mix.txt");
+    fx_list(list, lines, 2, "\n");
+    struct data_set *ds = data_set_load(list);
+    CHECK(ds != NULL);
+    if (!ds) return;
+    struct data_cfg c = fx_cfg(64, 64);
+    c.mixup = 1;
+    int modes[3] = {0, 0, 0};
+    for (int it = 0; it < 64; it++) modes[data_batch_mode(&c, 9, it)]++;
+    CHECK(modes[DATA_PLAIN] > 10 && modes[DATA_MIXUP] > 10 && modes[DATA_MOSAIC] == 0);
+    c.mosaic = 1; /* as in darknet, mosaic wins */
+    int mixups = 0;
+    for (int it = 0; it < 64; it++) mixups += data_batch_mode(&c, 9, it) == DATA_MIXUP;
+    CHECK_EQ_INT(mixups, 0);
+    c.mosaic = 0;
+
+    float bg = roundf(FX_BG * 255) / 255, fg = roundf(FX_FG * 255) / 255; /* 8-bit PNG */
+    const struct fx_rect *rect[2] = {&ra, &rb};
+    float x[3 * 64 * 64], y[10 * 5], x2[3 * 64 * 64], y2[10 * 5];
+    struct data_stats st = {0};
+    int pairs[2][2] = {{0, 0}, {0, 0}};
+    for (int s = 0; s < 12; s++) {
+        struct data_sample_info info;
+        CHECK_EQ_INT(data_load_sample(ds, &c, 4, 1, s, DATA_MIXUP, x, y, &st, &info), 0);
+        CHECK(info.mixup == 1 && info.mosaic == 0);
+        CHECK_EQ_INT(info.n_boxes, 2);
+        pairs[info.image[0]][info.image[1]]++;
+        int bad = 0;
+        for (int k = 0; k < 3; k++)
+            for (int yy = 0; yy < 64; yy++)
+                for (int xx = 0; xx < 64; xx++) {
+                    float v[2];
+                    for (int m = 0; m < 2; m++) {
+                        const struct fx_rect *r = rect[info.image[m]];
+                        v[m] = xx >= r->x0 && xx < r->x1 && yy >= r->y0 && yy < r->y1 ? fg : bg;
+                    }
+                    bad += fabsf(x[(k * 64 + yy) * 64 + xx] - (0.5f * v[1] + 0.5f * v[0])) > 1e-6f;
+                }
+        CHECK_EQ_INT(bad, 0);
+        for (int m = 0; m < 2; m++) {
+            const struct fx_rect *r = rect[info.image[m]];
+            CHECK_NEAR(y[m * 5 + 0], (r->x0 + r->x1) / 2.0 / 64, 1e-5);
+            CHECK_NEAR(y[m * 5 + 1], (r->y0 + r->y1) / 2.0 / 64, 1e-5);
+            CHECK_NEAR(y[m * 5 + 4], r->cls, 0);
+        }
+        CHECK_NEAR(y[2 * 5], 0, 0);
+        /* reproducible: the same (seed, it, slot) gives the same bytes */
+        CHECK_EQ_INT(data_load_sample(ds, &c, 4, 1, s, DATA_MIXUP, x2, y2, &st, NULL), 0);
+        CHECK(memcmp(x, x2, sizeof x) == 0 && memcmp(y, y2, sizeof y) == 0);
+    }
+    CHECK(pairs[0][1] + pairs[1][0] > 0); /* two different images were blended */
+    CHECK_EQ_INT(st.bad_images + st.bad_labels + st.missing_labels, 0);
+
+    /* max_boxes caps the appended boxes */
+    c.max_boxes = 1;
+    CHECK_EQ_INT(data_load_sample(ds, &c, 4, 1, 0, DATA_MIXUP, x, y, &st, NULL), 0);
+    CHECK(y[0] > 0);
+    data_set_free(ds);
+}
+
+/* gaussian_noise G: with probability 1/2 per image, darknet's 8-bit noise round(N(0, G))
+ * saturated at 0, so every change is a non-negative whole number of 1/255 steps whose mean is
+ * G/sqrt(2 pi) steps (about 8 for G = 20); the other images are untouched. */
+TEST(data_gaussian_noise)
+{
+    struct data_set *ds = one_rect_set("noise.png", 64, 64, (struct fx_rect){16, 16, 40, 40, 0});
+    CHECK(ds != NULL);
+    if (!ds) return;
+    struct data_cfg c = fx_cfg(64, 64);
+    float clean[3 * 64 * 64], x[3 * 64 * 64], y[10 * 5];
+    struct data_stats st = {0};
+    CHECK_EQ_INT(data_load_sample(ds, &c, 2, 0, 0, DATA_PLAIN, clean, y, &st, NULL), 0);
+    c.gaussian_noise = 20;
+    int noisy = 0, untouched = 0;
+    for (int s = 0; s < 16; s++) {
+        CHECK_EQ_INT(data_load_sample(ds, &c, 2, 0, s, DATA_PLAIN, x, y, &st, NULL), 0);
+        if (memcmp(x, clean, sizeof x) == 0) {
+            untouched++;
+            continue;
+        }
+        noisy++;
+        int bad = 0, zero = 0, nbg = 0;
+        double sum = 0;
+        for (int i = 0; i < 3 * 64 * 64; i++) {
+            float d = (x[i] - clean[i]) * 255;
+            if (d < -1e-3f) bad++;
+            if (clean[i] > 0.5f) continue; /* the bright square can clip at 1 */
+            if (fabsf(d - roundf(d)) > 1e-3f) bad++;
+            zero += roundf(d) == 0;
+            sum += d;
+            nbg++;
+        }
+        CHECK_EQ_INT(bad, 0);
+        double mean = sum / nbg, zfrac = (double)zero / nbg;
+        CHECK(mean > 7.0 && mean < 9.0);    /* 20 / sqrt(2 pi) = 7.98 */
+        CHECK(zfrac > 0.49 && zfrac < 0.55); /* P(round(z*20) <= 0) = 0.51 */
+    }
+    CHECK(noisy > 2 && untouched > 2);
     data_set_free(ds);
 }

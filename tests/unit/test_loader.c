@@ -41,6 +41,8 @@ static const char *loader_list(void)
     return list;
 }
 
+static int mixup_variant; /* 1: mixup and gaussian_noise instead of mosaic */
+
 static struct loader_cfg base_cfg(int threads, uint64_t seed)
 {
     struct loader_cfg c;
@@ -50,6 +52,7 @@ static struct loader_cfg base_cfg(int threads, uint64_t seed)
     c.data.classes = 4, c.data.max_boxes = 5;
     c.data.jitter = 0.3f, c.data.hue = 0.1f, c.data.saturation = 1.5f, c.data.exposure = 1.5f;
     c.data.flip = 1, c.data.mosaic = 1, c.data.mosaic_bound = 1;
+    if (mixup_variant) c.data.mosaic = 0, c.data.mixup = 1, c.data.gaussian_noise = 12;
     c.batch = 6;
     c.threads = threads;
     c.seed = seed;
@@ -344,4 +347,26 @@ TEST(loader_labels_read_concurrently)
     for (int t = 0; t < T; t++) CHECK_EQ_INT(pthread_create(&tid[t], NULL, read_labels_many, &jobs[t]), 0);
     for (int t = 0; t < T; t++) pthread_join(tid[t], NULL);
     for (int t = 0; t < T; t++) CHECK_EQ_INT(jobs[t].errors, 0);
+}
+
+/* Mixup batches and gaussian_noise: 1 and 4 loader threads give the same bytes too. */
+TEST(loader_threads_identical_mixup_noise)
+{
+    size_t n1 = 0, n4 = 0;
+    struct data_stats s1 = {0}, s4 = {0};
+    int m1 = 0, m4 = 0;
+    mixup_variant = 1;
+    test_capture_begin();
+    float *a = run_loader(1, 99, &n1, &s1, &m1);
+    float *b = run_loader(4, 99, &n4, &s4, &m4);
+    test_capture_end();
+    mixup_variant = 0;
+    CHECK(a && b);
+    if (a && b) {
+        CHECK_EQ_INT(n1, n4);
+        CHECK(memcmp(a, b, n1 * sizeof(float)) == 0);
+        CHECK_EQ_INT(m1 + m4, 0); /* no mosaic batches */
+    }
+    free(a);
+    free(b);
 }
