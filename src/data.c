@@ -7,7 +7,8 @@
  * with its labels transformed by the same crop/flip. With mosaic, four such pieces are cut at
  * a random centre (cut_x, cut_y) and tiled, their boxes shifted and clipped. With mixup, a
  * second such image is blended 50/50 over the first and its boxes appended. gaussian_noise
- * adds darknet's noise to each image (piece) with probability 1/2.
+ * adds darknet's noise to each image (piece) with probability 1/2; blur blurs the background
+ * (boxes kept sharp) or the whole image with probability 2/3 (§9 step 8).
  *
  * Choices where we differ from the OpenCV build of darknet:
  *  - pixels stay float end to end (no 8-bit rounding after resize/HSV);
@@ -20,8 +21,8 @@
  *
  * cfg keys consumed (through struct data_cfg, filled by the trainer): from the last [yolo]
  * jitter, resize, max, classes; from [net] hue, saturation, exposure, flip, mosaic,
- * mosaic_bound, letter_box, mixup, gaussian_noise (blur must be 0).
- * Non-goals: threads (loader.c), blur (rejected by data_cfg_check).
+ * mosaic_bound, letter_box, mixup, blur, gaussian_noise.
+ * Non-goals: threads (loader.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
@@ -155,7 +156,7 @@ int data_cfg_check(const struct data_cfg *cfg)
     else if (cfg->letter_box && cfg->mosaic)
         why = "[net] letter_box=1 & mosaic=1 isn't supported, use only 1 of these parameters";
     else if (cfg->mixup & ~1) why = "[net] mixup must be 0 or 1 (cutmix is not supported for detection)";
-    else if (cfg->blur) why = "[net] blur is not implemented (set blur=0)";
+    else if (cfg->blur < 0 || cfg->blur > DATA_MAX_BLUR) why = "[net] blur must be in [0,1023]";
     else if (!(cfg->gaussian_noise >= 0 && isfinite(cfg->gaussian_noise))) why = "[net] gaussian_noise must be >= 0";
     if (why) {
         dn_error("error: %s", why);
@@ -593,11 +594,112 @@ struct piece {
     int ow, oh;                /* original size */
     int pleft, ptop, sw, sh;   /* crop actually used */
     struct data_aug aug;
+    int blur;                  /* 0 none, 1 background (boxes kept sharp), else the kernel size */
+    const float *truth;        /* its boxes (borrowed; n of them) for the background blur */
     int noise;                 /* 1: gaussian_noise applies to this piece */
     uint64_t noise_seed;       /* its noise stream */
     int n;                     /* boxes in truth */
     struct image im;           /* the decoded image (owned until image_free) */
 };
+
+/* darknet's blur decision (§9 step 8) for choice c in {0,1,2} and the piece's kept boxes:
+ * 0 none; 1 background blur; 2 the cfg value b, lowered to floor(m/8) when that is smaller
+ * (m: smallest box side in network pixels, 0 without boxes) when b > 1. Returns 0 (none),
+ * 1 (background) or the odd kernel size 2 floor(b/2) + 1. */
+static int blur_choice(const struct data_cfg *cfg, int c, const float *truth, int n)
+{
+    if (c == 0) return 0;
+    int b = c == 1 ? 1 : cfg->blur;
+    if (b > 1) {
+        float m = 0;
+        for (int i = 0; i < n; i++) {
+            const float *o = truth + (size_t)i * DATA_BOX_FLOATS;
+            float side = o[2] * cfg->w < o[3] * cfg->h ? o[2] * cfg->w : o[3] * cfg->h;
+            if (i == 0 || side < m) m = side;
+        }
+        int lim = (int)(m / 8);
+        if (lim < b) b = lim;
+    }
+    return b <= 1 ? b : 2 * (b / 2) + 1;
+}
+
+/* OpenCV getGaussianKernel(k, 0): fixed tables up to 7 taps, else a sampled Gaussian. */
+static void gaussian_kernel(int k, float *g)
+{
+    static const float k1[] = {1}, k3[] = {0.25f, 0.5f, 0.25f}, k5[] = {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
+    static const float k7[] = {0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f};
+    const float *fixed = k == 1 ? k1 : k == 3 ? k3 : k == 5 ? k5 : k == 7 ? k7 : NULL;
+    if (fixed) {
+        memcpy(g, fixed, (size_t)k * sizeof(float));
+        return;
+    }
+    double sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8, sum = 0, tmp[2 * DATA_MAX_BLUR + 1];
+    for (int i = 0; i < k; i++) {
+        double x = i - (k - 1) * 0.5;
+        tmp[i] = exp(-x * x / (2 * sigma * sigma));
+        sum += tmp[i];
+    }
+    for (int i = 0; i < k; i++) g[i] = (float)(tmp[i] / sum);
+}
+
+/* REFLECT_101: ... 2 1 | 0 1 2 ... n-1 | n-2 ... */
+static int reflect101(int i, int n)
+{
+    if (n == 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+    return i;
+}
+
+void data_gaussian_blur(float *plane, int h, int w, int ksize)
+{
+    DN_ASSERT(ksize >= 1 && ksize % 2 == 1 && ksize <= 2 * DATA_MAX_BLUR + 1, "blur kernel %d", ksize);
+    if (ksize == 1 || w < 1 || h < 1) return;
+    float g[2 * DATA_MAX_BLUR + 1];
+    gaussian_kernel(ksize, g);
+    int r = ksize / 2;
+    float *tmp = xmalloc((size_t)w * h * sizeof(float));
+    for (int y = 0; y < h; y++) { /* rows */
+        const float *src = plane + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            float acc = 0;
+            for (int t = -r; t <= r; t++) acc += g[t + r] * src[reflect101(x + t, w)];
+            tmp[(size_t)y * w + x] = acc;
+        }
+    }
+    for (int y = 0; y < h; y++) /* columns */
+        for (int x = 0; x < w; x++) {
+            float acc = 0;
+            for (int t = -r; t <= r; t++) acc += g[t + r] * tmp[(size_t)reflect101(y + t, h) * w + x];
+            plane[(size_t)y * w + x] = acc;
+        }
+    free(tmp);
+}
+
+/* The blur of one whole rendered piece (3 planes of w x h). Background mode blurs 17x17 and
+ * then restores every box's pixel rectangle (edges truncated to int, as darknet's cv::Rect). */
+static void blur_piece(const struct piece *pc, float *full, int w, int h)
+{
+    size_t plane = (size_t)w * h;
+    float *keep = NULL;
+    if (pc->blur == 1) {
+        keep = xmalloc(3 * plane * sizeof(float));
+        memcpy(keep, full, 3 * plane * sizeof(float));
+    }
+    for (int k = 0; k < 3; k++) data_gaussian_blur(full + k * plane, h, w, pc->blur == 1 ? 17 : pc->blur);
+    if (!keep) return;
+    for (int i = 0; i < pc->n; i++) {
+        const float *o = pc->truth + (size_t)i * DATA_BOX_FLOATS;
+        int left = (int)((o[0] - o[2] / 2) * w), top = (int)((o[1] - o[3] / 2) * h);
+        int x0 = left, y0 = top, x1 = left + (int)(o[2] * w), y1 = top + (int)(o[3] * h);
+        x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0, x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+        if (x1 <= x0 || y1 <= y0) continue;
+        for (int k = 0; k < 3; k++)
+            for (int y = y0; y < y1; y++)
+                memcpy(full + k * plane + (size_t)y * w + x0, keep + k * plane + (size_t)y * w + x0,
+                       (size_t)(x1 - x0) * sizeof(float));
+    }
+    free(keep);
+}
 
 /* Loads one image into pc->im, draws its augmentation and computes its crop, and transforms
  * its boxes into truth (max_boxes, 5). mosaic_piece = -1 for a plain sample. Rendering is left
@@ -627,22 +729,46 @@ static int piece_prepare(struct data_set *ds, const struct data_cfg *cfg, struct
     pc->n = data_transform_boxes(boxes, nb, ow, oh, pc->pleft, pc->ptop, pc->sw, pc->sh,
                                  pc->aug.flip, cfg->w, cfg->h, cfg->max_boxes, truth);
     free(boxes);
+    pc->truth = truth;
+    pc->blur = 0;
+    if (cfg->blur > 0) /* drawn only when enabled: other runs keep their streams */
+        pc->blur = blur_choice(cfg, rng_int(r, 0, 2), truth, pc->n);
     return 0;
 }
 
-/* Crop (mean fill) + resize + flip of pc->im into the window, then the colour jitter on it. */
+/* The piece's HSV jitter on a rendered window. */
+static void hsv_win(const struct piece *pc, const struct render_win *win)
+{
+    if (pc->aug.dhue == 0 && pc->aug.dsat == 1 && pc->aug.dexp == 1) return;
+    for (int i = 0; i < win->nh; i++) {
+        float *o = win->dst + (size_t)i * win->row_stride;
+        hsv_run(o, o + win->plane_stride, o + 2 * win->plane_stride, (size_t)win->nw, pc->aug.dhue, pc->aug.dsat,
+                pc->aug.dexp);
+    }
+}
+
+/* Crop (mean fill) + resize + flip of pc->im into the window, then the colour jitter, blur
+ * and noise on it (§9 steps 5-9). */
 static void piece_render(const struct piece *pc, const struct data_cfg *cfg, struct render_win *win)
 {
     float mean[3];
     data_image_mean(&pc->im, mean);
     win->flip = pc->aug.flip;
-    crop_resize_win(&pc->im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, win);
-    if (pc->aug.dhue != 0 || pc->aug.dsat != 1 || pc->aug.dexp != 1) {
-        for (int i = 0; i < win->nh; i++) {
-            float *o = win->dst + (size_t)i * win->row_stride;
-            hsv_run(o, o + win->plane_stride, o + 2 * win->plane_stride, (size_t)win->nw, pc->aug.dhue,
-                    pc->aug.dsat, pc->aug.dexp);
-        }
+    if (pc->blur) { /* the blur needs the whole piece: render it, blur, copy the window out */
+        size_t plane = (size_t)cfg->w * cfg->h;
+        float *full = xmalloc(3 * plane * sizeof(float));
+        struct render_win fw = {0, 0, cfg->w, cfg->h, pc->aug.flip, full, (size_t)cfg->w, plane};
+        crop_resize_win(&pc->im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, &fw);
+        hsv_win(pc, &fw);
+        blur_piece(pc, full, cfg->w, cfg->h);
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < win->nh; i++)
+                memcpy(win->dst + k * win->plane_stride + (size_t)i * win->row_stride,
+                       full + k * plane + (size_t)(win->oy + i) * cfg->w + win->ox, (size_t)win->nw * sizeof(float));
+        free(full);
+    } else {
+        crop_resize_win(&pc->im, mean, pc->pleft, pc->ptop, pc->sw, pc->sh, cfg->w, cfg->h, win);
+        hsv_win(pc, win);
     }
     if (pc->noise)
         add_noise(win->dst, win->nw, win->nh, win->row_stride, win->plane_stride, cfg->gaussian_noise,

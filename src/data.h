@@ -26,6 +26,8 @@ enum { DATA_MAX_REDRAWS = 100 };
 enum { DATA_BOX_FLOATS = 5 };
 /* [yolo] max default: truth slots per image. */
 enum { DATA_DEFAULT_MAX_BOXES = 200 };
+/* Largest [net] blur value (kernel 2*floor(blur/2)+1 <= 1024 taps). */
+enum { DATA_MAX_BLUR = 1023 };
 
 /* Augmentation settings ([net] keys + those of the last [yolo] layer). */
 struct data_cfg {
@@ -42,7 +44,7 @@ struct data_cfg {
     int mosaic_bound;     /* 0/1: clip mosaic boxes to their quadrant */
     int letter_box;       /* 0/1: crop grows to the network aspect ratio */
     int mixup;            /* 0/1: blend two images for the whole batch with p = 1/2 (not with mosaic) */
-    int blur;             /* not implemented: must be 0 */
+    int blur;             /* >= 0: darknet's blur (background or whole-image Gaussian), p = 2/3 */
     float gaussian_noise; /* >= 0: sigma in 8-bit units (capped at 127) of darknet's noise, p = 1/2 */
     int quiet;            /* 1: no warnings for bad label lines / missing label files */
 };
@@ -135,6 +137,12 @@ void data_image_mean(const struct image *im, float *mean);
 /* HSV jitter on a (3, h, w) RGB buffer in [0,1], in float HSV (hue in turns, wraps around;
  * S and V multiplied and clamped to [0,1]). No-op when dhue = 0 and dsat = dexp = 1. */
 void data_hsv(float *x, int h, int w, float dhue, float dsat, float dexp);
+
+/* OpenCV's GaussianBlur(ksize x ksize, sigma 0) of one h x w plane in place: the separable
+ * kernel of getGaussianKernel (its fixed tables for ksize <= 7, else sigma =
+ * 0.3((ksize-1)/2 - 1) + 0.8), borders reflected without repeating the edge (REFLECT_101).
+ * ksize odd >= 1. */
+void data_gaussian_blur(float *plane, int h, int w, int ksize);
 
 /* Label transform for one image (training.md §9 "Labels"): boxes (already shuffled) of an
  * ow x oh image cropped at (pleft, ptop, sw, sh), optionally flipped, for a net_w x net_h input.

@@ -102,11 +102,14 @@ TEST(data_cfg_check_messages)
     rc = data_cfg_check(&c);
     test_capture_end();
     CHECK_EQ_INT(rc, -1);
-    c = fx_cfg(64, 64), c.blur = 1;
+    c = fx_cfg(64, 64), c.blur = 5;
+    CHECK_EQ_INT(data_cfg_check(&c), 0);
+    c = fx_cfg(64, 64), c.blur = -1;
     test_capture_begin();
     rc = data_cfg_check(&c);
-    test_capture_end();
+    err = test_capture_end();
     CHECK_EQ_INT(rc, -1);
+    CHECK_CONTAINS(err, "blur must be in [0,1023]");
     c = fx_cfg(64, 64), c.jitter = 1.5f;
     test_capture_begin();
     rc = data_cfg_check(&c);
@@ -750,5 +753,79 @@ TEST(data_gaussian_noise)
         CHECK(zfrac > 0.49 && zfrac < 0.55); /* P(round(z*20) <= 0) = 0.51 */
     }
     CHECK(noisy > 2 && untouched > 2);
+    data_set_free(ds);
+}
+
+/* OpenCV's GaussianBlur: the fixed 3-tap table [1/4 1/2 1/4], REFLECT_101 borders (the edge
+ * pixel is not repeated: a corner impulse keeps 1/4, not 9/16), and the sampled Gaussian of
+ * sigma 0.3*((17-1)/2 - 1) + 0.8 = 2.9 for 17 taps. */
+TEST(data_gaussian_blur_kernel)
+{
+    float p[9 * 9] = {0};
+    p[4 * 9 + 4] = 1;
+    data_gaussian_blur(p, 9, 9, 3);
+    CHECK_NEAR(p[4 * 9 + 4], 0.25, 1e-7);
+    CHECK_NEAR(p[4 * 9 + 5], 0.125, 1e-7);
+    CHECK_NEAR(p[5 * 9 + 5], 0.0625, 1e-7);
+    CHECK_NEAR(p[4 * 9 + 6], 0, 0);
+    float q[9 * 9] = {0};
+    q[0] = 1;
+    data_gaussian_blur(q, 9, 9, 3);
+    CHECK_NEAR(q[0], 0.25, 1e-7);  /* 0.5 * 0.5 */
+    CHECK_NEAR(q[1], 0.125, 1e-7); /* 0.25 * 0.5 */
+    static float r[41 * 41];
+    memset(r, 0, sizeof r);
+    r[20 * 41 + 20] = 1;
+    data_gaussian_blur(r, 41, 41, 17);
+    double sum = 0, g = 0, sigma = 2.9;
+    for (int i = 0; i < 41 * 41; i++) sum += r[i];
+    for (int i = -8; i <= 8; i++) g += exp(-i * i / (2 * sigma * sigma));
+    CHECK_NEAR(sum, 1, 1e-5);
+    CHECK_NEAR(r[20 * 41 + 20], 1 / (g * g), 1e-6);
+    CHECK_NEAR(r[20 * 41 + 28], exp(-64 / (2 * sigma * sigma)) / (g * g), 1e-7);
+    CHECK_NEAR(r[20 * 41 + 29], 0, 0); /* 17 taps reach 8 pixels */
+}
+
+/* blur B on a 64x64 image with a 24 px box: each image is untouched (choice 0), background-
+ * blurred with 17 taps and the box restored (choice 1), or, for choice 2, blurred whole with
+ * B lowered to floor(24/8) = 3, i.e. 3 taps; all three occur over 24 samples. */
+TEST(data_blur_modes)
+{
+    struct data_set *ds = one_rect_set("blur.png", 64, 64, (struct fx_rect){16, 16, 40, 40, 0});
+    CHECK(ds != NULL);
+    if (!ds) return;
+    struct data_cfg c = fx_cfg(64, 64);
+    enum { N = 3 * 64 * 64 };
+    static float clean[N], whole[N], x[N];
+    float y[10 * 5];
+    struct data_stats st = {0};
+    CHECK_EQ_INT(data_load_sample(ds, &c, 2, 0, 0, DATA_PLAIN, clean, y, &st, NULL), 0);
+    memcpy(whole, clean, sizeof whole);
+    for (int k = 0; k < 3; k++) data_gaussian_blur(whole + k * 64 * 64, 64, 64, 3);
+    c.blur = 24;
+    int kinds[3] = {0, 0, 0}, other = 0;
+    float bg = roundf(FX_BG * 255) / 255;
+    for (int s = 0; s < 24; s++) {
+        CHECK_EQ_INT(data_load_sample(ds, &c, 2, 0, s, DATA_PLAIN, x, y, &st, NULL), 0);
+        if (memcmp(x, clean, sizeof x) == 0) {
+            kinds[0]++;
+            continue;
+        }
+        int box_kept = 1, whole_same = 1;
+        for (int i = 0; i < N; i++) {
+            int px = i % 64, py = (i / 64) % 64;
+            if (px >= 16 && px < 40 && py >= 16 && py < 40) box_kept &= x[i] == clean[i];
+            whole_same &= fabsf(x[i] - whole[i]) <= 1e-6f;
+        }
+        if (whole_same) {
+            kinds[2]++;
+        } else if (box_kept && x[28 * 64 + 41] > bg + 0.05f && fabsf(x[60 * 64 + 60] - bg) < 1e-5f) {
+            kinds[1]++; /* the glow just right of the box; far away the flat background */
+        } else {
+            other++;
+        }
+    }
+    CHECK(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0);
+    CHECK_EQ_INT(other, 0);
     data_set_free(ds);
 }

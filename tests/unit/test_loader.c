@@ -51,7 +51,7 @@ static struct loader_cfg base_cfg(int threads, uint64_t seed)
     c.data = fx_cfg(64, 48);
     c.data.classes = 4, c.data.max_boxes = 5;
     c.data.jitter = 0.3f, c.data.hue = 0.1f, c.data.saturation = 1.5f, c.data.exposure = 1.5f;
-    c.data.flip = 1, c.data.mosaic = 1, c.data.mosaic_bound = 1;
+    c.data.flip = 1, c.data.mosaic = 1, c.data.mosaic_bound = 1, c.data.blur = 8;
     if (mixup_variant) c.data.mosaic = 0, c.data.mixup = 1, c.data.gaussian_noise = 12;
     c.batch = 6;
     c.threads = threads;
@@ -349,7 +349,7 @@ TEST(loader_labels_read_concurrently)
     for (int t = 0; t < T; t++) CHECK_EQ_INT(jobs[t].errors, 0);
 }
 
-/* Mixup batches and gaussian_noise: 1 and 4 loader threads give the same bytes too. */
+/* Mixup batches, gaussian_noise and blur: 1 and 4 loader threads give the same bytes too. */
 TEST(loader_threads_identical_mixup_noise)
 {
     size_t n1 = 0, n4 = 0;
