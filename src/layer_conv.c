@@ -8,8 +8,9 @@
  * Ranges: filters 1..65536, size 1..255, strides 1..1024, groups divides channels and filters.
  *
  * Forward: y = act(BN(W*x) ) or act(W*x + b) with W*x as im2col + GEMM per group
- * (1x1 stride-1 convs use the input directly; at inference, 3x3 stride-1 pad-1 layers with
- * a large output plane use Winograd F(2x2,3x3), src/winograd.c). At inference the BN is applied as one fused
+ * (1x1 stride-1 convs use the input directly; 3x3 stride-1 pad-1 layers with a large output
+ * plane use Winograd F(2x2,3x3), src/winograd.c, for the forward and, in training, for the
+ * input gradient). At inference the BN is applied as one fused
  * per-channel scale/shift computed in double from the running statistics (eps 1e-5), together
  * with the activation in a single pass over the output.
  *
@@ -72,8 +73,10 @@ struct conv {
     float *inf_scale;    /* [n]: inference y = x*inf_scale + inf_shift, then activation */
     float *inf_shift;    /* [n] */
     int prepared;        /* inf_scale/inf_shift (and wino_u) are current */
-    int wino;            /* the inference forward uses Winograd (workspace sized for it) */
+    int wino;            /* forward (and training's input gradient) by Winograd; workspace sized for it */
     float *wino_u;       /* (16, n, c): Winograd filter transforms, when wino */
+    float *wino_ut;      /* (16, c, n): transforms of the adjoint filters, when wino and training */
+    int wino_fresh;      /* wino_u (and wino_ut) match the current weights */
     /* Training state (NULL unless built with train=1). */
     float *weight_updates; /* (n, c/groups, size, size): momentum + negative gradient sums */
     float *bias_updates;   /* [n] */
@@ -128,6 +131,26 @@ static int conv_wino_kernel(const struct conv *cv)
            cv->groups == 1;
 }
 
+/* Scratch floats of the Winograd path for a layer with c inputs on an oh x ow output plane
+ * (both directions when training), or 0 when the layer does not take that path: not the 3x3
+ * stride-1 shape, a plane under the threshold, or scratch beyond LAYER_MAX_FLOATS (im2col,
+ * whose scratch the create-time budget checks, is used then). */
+static size_t conv_wino_need(const struct conv *cv, int train, int c, int oh, int ow)
+{
+    size_t hw = (size_t)oh * ow;
+    size_t wino_min = (size_t)(conv_wino_min_pixels > 0 ? conv_wino_min_pixels : 0);
+    /* training: only where the GEMMs run per image anyway (conv_chunk); a per-image Winograd
+     * on smaller planes loses to the batched im2col GEMM */
+    if (train && conv_wino_min_pixels > 0 && wino_min < CONV_GEMM_MIN_COLS) wino_min = CONV_GEMM_MIN_COLS;
+    if (!conv_wino_kernel(cv) || hw < wino_min) return 0;
+    size_t need = wino_workspace_floats(c, cv->n, oh, ow);
+    if (train) {
+        size_t back = wino_workspace_floats(cv->n, c, oh, ow);
+        if (back > need) need = back;
+    }
+    return need > (size_t)LAYER_MAX_FLOATS ? 0 : need;
+}
+
 static void conv_set_workspace(struct conv *cv, int train)
 {
     struct layer *l = &cv->base;
@@ -138,13 +161,13 @@ static void conv_set_workspace(struct conv *cv, int train)
         l->workspace_need = (k + (size_t)cv->n) * (size_t)chunk * hw;
     else
         l->workspace_need = conv_one_by_one(cv) ? 0 : k * hw;
-    /* Winograd at inference only: training's forward and backward share the im2col columns. */
-    cv->wino = !train && conv_wino_kernel(cv) && hw >= (size_t)(conv_wino_min_pixels > 0 ? conv_wino_min_pixels : 0);
-    if (cv->wino) {
-        size_t need = wino_workspace_floats(l->c, cv->n, l->out_h, l->out_w);
-        if (need > l->workspace_need) l->workspace_need = need;
-    }
+    /* Winograd for the forward and, when training, the input gradient (the weight gradient
+     * keeps im2col + GEMM). */
+    size_t wino = conv_wino_need(cv, train, l->c, l->out_h, l->out_w);
+    cv->wino = wino > 0;
+    if (wino > l->workspace_need) l->workspace_need = wino;
     cv->prepared = 0; /* wino may have changed */
+    cv->wino_fresh = 0;
     l->bflops = 2.0 * cv->nweights * l->out_h * l->out_w / 1e9;
 }
 
@@ -273,12 +296,13 @@ static struct layer *conv_create(struct cfg_section *s, const struct build_ctx *
      * network allocates it) and the parameters must fit the remaining memory budget. */
     int one_by_one = cv->size == 1 && cv->stride_x == 1 && cv->stride_y == 1 && cv->pad == 0;
     double ws = one_by_one ? 0 : (double)(bc->c / cv->groups) * cv->size * cv->size * oh * ow;
+    double wws = (double)conv_wino_need(cv, bc->train, bc->c, oh, ow);
     if (ws > LAYER_MAX_FLOATS) {
         cfg_error(s, NULL, "im2col workspace of %.0f floats (kernel %d, output %dx%d) is too large", ws,
                   cv->size, ow, oh);
         goto fail;
     }
-    double need = sizeof(float) * (nw * (bc->train ? 2 : 1) + ws);
+    double need = sizeof(float) * (nw * (bc->train ? 2 : 1) + (wws > ws ? wws : ws));
     if (bc->mem_left > 0 && need > bc->mem_left) {
         cfg_error(s, NULL, "weights and workspace need %.3g GB, over the memory budget (%.3g GB left)",
                   need / 1e9, bc->mem_left / 1e9);
@@ -317,6 +341,21 @@ static int conv_resize(struct layer *l, const struct build_ctx *bc)
     return 0;
 }
 
+/* The Winograd transforms of the current weights (and of the adjoint filters when built for
+ * training), recomputed only after the weights changed. */
+static void conv_wino_refresh(struct conv *cv)
+{
+    if (!cv->wino || cv->wino_fresh) return;
+    size_t n = (size_t)16 * cv->n * cv->base.c;
+    if (!cv->wino_u) cv->wino_u = xmalloc(n * sizeof(float));
+    wino_transform_weights(cv->weights, cv->n, cv->base.c, cv->wino_u);
+    if (cv->weight_updates) {
+        if (!cv->wino_ut) cv->wino_ut = xmalloc(n * sizeof(float));
+        wino_transform_weights_adjoint(cv->weights, cv->n, cv->base.c, cv->wino_ut);
+    }
+    cv->wino_fresh = 1;
+}
+
 /* Per-channel y = x*scale + shift from the running BN statistics (or the plain bias). */
 static void conv_prepare_inference(struct layer *l)
 {
@@ -331,10 +370,7 @@ static void conv_prepare_inference(struct layer *l)
             cv->inf_shift[i] = cv->biases[i];
         }
     }
-    if (cv->wino) {
-        if (!cv->wino_u) cv->wino_u = xmalloc((size_t)16 * cv->n * l->c * sizeof(float));
-        wino_transform_weights(cv->weights, cv->n, l->c, cv->wino_u);
-    }
+    conv_wino_refresh(cv);
     cv->prepared = 1;
 }
 
@@ -418,7 +454,7 @@ static void conv_forward(struct layer *l, struct net_state *st)
         struct conv_job j = {cv, l->output + (size_t)b * l->outputs};
         if (cv->wino)
             wino_conv3x3(st->input + (size_t)b * l->inputs, l->c, l->h, l->w, cv->wino_u, cv->n, j.buf,
-                         st->workspace);
+                         st->workspace, 0);
         else
             conv_gemm_image(cv, st->input + (size_t)b * l->inputs, j.buf, st->workspace);
         par_for(cv->n, conv_min_channels(cv), conv_affine_act_channels, &j);
@@ -535,7 +571,15 @@ static void conv_forward_train(struct conv *cv, struct net_state *st)
     DN_ASSERT(cv->weight_updates, "layer %d: training forward, but the network was not built for training",
               l->index);
     int out_hw = l->out_h * l->out_w, chunk = conv_chunk(cv);
-    if (chunk == 1) {
+    if (cv->wino) {
+        /* Always recomputed in training (a few ms per iteration): tests and tools may write
+         * the weights through an old conv_get_view between forwards. */
+        cv->wino_fresh = 0;
+        conv_wino_refresh(cv);
+        for (int b = 0; b < l->batch; b++)
+            wino_conv3x3(st->input + (size_t)b * l->inputs, l->c, l->h, l->w, cv->wino_u, cv->n,
+                         l->output + (size_t)b * l->outputs, st->workspace, 0);
+    } else if (chunk == 1) {
         for (int b = 0; b < l->batch; b++)
             conv_gemm_image(cv, st->input + (size_t)b * l->inputs, l->output + (size_t)b * l->outputs,
                             st->workspace);
@@ -620,7 +664,7 @@ static void conv_backward_images(struct conv *cv, struct net_state *st)
             /* dW_g (g_n x K) += delta_g (g_n x out_hw) * col^T (out_hw x K) */
             gemm(0, 1, g_n, K, out_hw, 1.0f, d, out_hw, col, out_hw, 1.0f,
                  cv->weight_updates + (size_t)g * g_n * K, K);
-            if (!st->delta) continue;
+            if (!st->delta || cv->wino) continue; /* Winograd's input gradient: conv_backward */
             float *dim = st->delta + (size_t)b * l->inputs + (size_t)g * g_c * l->h * l->w;
             const float *wg = cv->weights + (size_t)g * g_n * K;
             /* dcol (K x out_hw) = W_g^T (K x g_n) * delta_g (g_n x out_hw) */
@@ -648,7 +692,7 @@ static void conv_backward_chunked(struct conv *cv, struct net_state *st)
         conv_chunk_cols(cv, st->input, b0, nb, col);
         /* dW (n x K) += delta (n x cols) * col^T (cols x K) */
         gemm(0, 1, cv->n, K, cols, 1.0f, d, cols, col, cols, 1.0f, cv->weight_updates, K);
-        if (!st->delta) continue;
+        if (!st->delta || cv->wino) continue; /* Winograd's input gradient: conv_backward */
         /* dcol (K x cols) = W^T (K x n) * delta (n x cols), into the columns' space */
         gemm(1, 0, K, cols, cv->n, 1.0f, cv->weights, K, d, cols, 0.0f, col, cols);
         for (int j = 0; j < nb; j++) {
@@ -688,6 +732,13 @@ static void conv_backward(struct layer *l, struct net_state *st)
         conv_backward_chunked(cv, st);
     else
         conv_backward_images(cv, st);
+    if (cv->wino && st->delta) {
+        DN_ASSERT(cv->wino_fresh && cv->wino_ut, "layer %d: backward without a training forward", l->index);
+        /* input delta += the adjoint convolution of this layer's delta */
+        for (int b = 0; b < l->batch; b++)
+            wino_conv3x3(l->delta + (size_t)b * l->outputs, cv->n, l->out_h, l->out_w, cv->wino_ut, l->c,
+                         st->delta + (size_t)b * l->inputs, st->workspace, 1);
+    }
 }
 
 /* p += (lr/B) u after u -= decay_b * p; then u *= momentum. decay_b = decay * B or 0. */
@@ -710,6 +761,7 @@ static void conv_update(struct layer *l, const struct update_args *a)
     sgd_step(cv->biases, cv->bias_updates, cv->n, step, 0.0f, a->momentum);
     if (cv->bn) sgd_step(cv->scales, cv->scale_updates, cv->n, step, 0.0f, a->momentum);
     cv->prepared = 0; /* fold again before the next inference forward */
+    cv->wino_fresh = 0;
 }
 
 int conv_get_view(struct layer *l, struct conv_view *v)
@@ -728,6 +780,7 @@ int conv_get_view(struct layer *l, struct conv_view *v)
                             .bias_updates = cv->bias_updates,
                             .scale_updates = cv->scale_updates};
     cv->prepared = 0; /* the caller may change the parameters */
+    cv->wino_fresh = 0;
     return 0;
 }
 
@@ -743,6 +796,7 @@ static int conv_params(struct layer *l, struct param_array *out)
     }
     out[k++] = (struct param_array){"weights", cv->weights, cv->nweights};
     cv->prepared = 0; /* the caller may change the parameters */
+    cv->wino_fresh = 0;
     return k;
 }
 
@@ -781,6 +835,7 @@ static void conv_destroy(struct layer *l)
     free(cv->inf_scale);
     free(cv->inf_shift);
     free(cv->wino_u);
+    free(cv->wino_ut);
     free(cv->weight_updates);
     free(cv->bias_updates);
     free(cv->scale_updates);
@@ -803,6 +858,7 @@ void conv_apply_flipped(struct layer *l)
         for (long c = 0; c < cols; c++) t[c * rows + r] = cv->weights[r * cols + c];
     memcpy(cv->weights, t, (size_t)cv->nweights * sizeof(float));
     free(t);
+    cv->wino_fresh = 0;
 }
 
 const struct layer_ops conv_ops = {

@@ -6,10 +6,11 @@
 
 struct rng;
 
-/* Inference runs 3x3 stride-1 pad-1 convolutions (groups 1) whose output plane has at least
- * this many pixels by Winograd F(2x2,3x3) (src/winograd.c); others by im2col + GEMM.
- * Default 676 (26x26): on 13x13 planes the 16 small GEMMs gain nothing (make bench). Read
- * when a network is built or resized; tests set 0 (always) or INT_MAX (never). */
+/* 3x3 stride-1 pad-1 convolutions (groups 1) whose output plane has at least this many
+ * pixels run by Winograd F(2x2,3x3) (src/winograd.c); others by im2col + GEMM. Default 676
+ * (26x26): on 13x13 planes the 16 small GEMMs gain nothing (make bench). Training raises a
+ * positive value to 4096, where its GEMMs stop batching images. Read when a network is built
+ * or resized; tests set 0 (always, training included) or INT_MAX (never). */
 extern int conv_wino_min_pixels;
 
 /* Test helper for parity fixtures: draws BN statistics of order 1 (gamma in [0.5,1.5],

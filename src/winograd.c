@@ -22,7 +22,10 @@
  *
  * Threading: the input transform is split over channels, the output transform over output
  * channels (par_for); the GEMMs are OpenBLAS's. Results do not depend on the thread count.
- * Non-goals: strides, dilation, groups, other kernel sizes, training (backward stays im2col).
+ * Training uses it for the forward and for the input gradient, which for this shape is the
+ * same convolution of the output delta with the filters rotated by 180 degrees and their
+ * channel roles swapped (wino_transform_weights_adjoint); the weight gradient stays im2col.
+ * Non-goals: strides, dilation, groups, other kernel sizes.
  */
 #include "winograd.h"
 
@@ -46,31 +49,46 @@ size_t wino_workspace_floats(int c, int m, int h, int w)
     return padded + WINO_XI * (size_t)c * t + WINO_XI * (size_t)m * t;
 }
 
+/* u[xi][k] for filter k = G g G^T, g given by its 9 taps (row-major 3x3). */
+static void transform_one(const float *g, float *u, size_t k, size_t mc)
+{
+    /* t = G g (4x3), then u = t G^T (4x4) */
+    float t[4][3];
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = g[0 * 3 + j];
+        t[1][j] = 0.5f * (g[0 * 3 + j] + g[1 * 3 + j] + g[2 * 3 + j]);
+        t[2][j] = 0.5f * (g[0 * 3 + j] - g[1 * 3 + j] + g[2 * 3 + j]);
+        t[3][j] = g[2 * 3 + j];
+    }
+    for (int i = 0; i < 4; i++) {
+        float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+        for (int j = 0; j < 4; j++) u[(size_t)(i * 4 + j) * mc + k] = r[j];
+    }
+}
+
 void wino_transform_weights(const float *w, int m, int c, float *u)
 {
     size_t mc = (size_t)m * c;
-    for (size_t k = 0; k < mc; k++) {
-        const float *g = w + 9 * k;
-        /* t = G g (4x3), then u = t G^T (4x4) */
-        float t[4][3];
-        for (int j = 0; j < 3; j++) {
-            t[0][j] = g[0 * 3 + j];
-            t[1][j] = 0.5f * (g[0 * 3 + j] + g[1 * 3 + j] + g[2 * 3 + j]);
-            t[2][j] = 0.5f * (g[0 * 3 + j] - g[1 * 3 + j] + g[2 * 3 + j]);
-            t[3][j] = g[2 * 3 + j];
+    for (size_t k = 0; k < mc; k++) transform_one(w + 9 * k, u, k, mc);
+}
+
+void wino_transform_weights_adjoint(const float *w, int m, int c, float *ut)
+{
+    size_t mc = (size_t)m * c;
+    for (int ci = 0; ci < c; ci++)
+        for (int mi = 0; mi < m; mi++) {
+            const float *g = w + 9 * ((size_t)mi * c + ci);
+            float r[9];
+            for (int t = 0; t < 9; t++) r[t] = g[8 - t]; /* rotated by 180 degrees */
+            transform_one(r, ut, (size_t)ci * m + mi, mc);
         }
-        for (int i = 0; i < 4; i++) {
-            float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]),
-                          t[i][2]};
-            for (int j = 0; j < 4; j++) u[(size_t)(i * 4 + j) * mc + k] = r[j];
-        }
-    }
 }
 
 struct wino_job {
     const float *in;
     float *padded, *v, *mo, *out;
     int c, m, h, w, th, tw;
+    int accumulate; /* 1: out += result */
 };
 
 enum { WINO_BLOCK = 64 }; /* tiles of one tile row handled together (stack arrays) */
@@ -158,17 +176,23 @@ static void wino_output_channels(void *ctx, long m0, long m1)
                     }
                     int x0 = 2 * t0, n = 2 * nb;
                     if (x0 + n > j->w) n = j->w - x0;
-                    memcpy(out + (size_t)(y + i) * j->w + x0, row, (size_t)n * sizeof(float));
+                    float *o = out + (size_t)(y + i) * j->w + x0;
+                    if (j->accumulate)
+                        for (int q = 0; q < n; q++) o[q] += row[q];
+                    else
+                        memcpy(o, row, (size_t)n * sizeof(float));
                 }
             }
         }
     }
 }
 
-void wino_conv3x3(const float *in, int c, int h, int w, const float *u, int m, float *out, float *ws)
+void wino_conv3x3(const float *in, int c, int h, int w, const float *u, int m, float *out, float *ws,
+                  int accumulate)
 {
     DN_ASSERT(c > 0 && m > 0 && h > 0 && w > 0, "wino_conv3x3: bad shape c=%d m=%d %dx%d", c, m, w, h);
-    struct wino_job j = {.in = in, .out = out, .c = c, .m = m, .h = h, .w = w, .th = tiles(h), .tw = tiles(w)};
+    struct wino_job j = {.in = in, .out = out, .c = c, .m = m, .h = h, .w = w, .th = tiles(h), .tw = tiles(w),
+                         .accumulate = accumulate};
     const size_t t_all = (size_t)j.th * j.tw;
     j.padded = ws;
     j.v = ws + (size_t)c * (2 * j.th + 2) * (2 * j.tw + 2);

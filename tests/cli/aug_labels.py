@@ -102,7 +102,7 @@ def main():
     lib.data_cfg_defaults.argtypes = [ctypes.POINTER(DataCfg)]
     lib.data_load_batch.argtypes = [ctypes.c_void_p, ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int,
                                     ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(DataStats)]
-    lib.data_batch_mosaic.argtypes = [ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int]
+    lib.data_batch_mode.argtypes = [ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int]
     rng = np.random.default_rng(5)
     ds = lib.data_set_load(make_scenes(work, rng).encode())
     if not ds:
@@ -129,7 +129,7 @@ def main():
             if lib.data_load_batch(ds, ctypes.byref(cfg), 9, it, n, x.ctypes.data, y.ctypes.data, ctypes.byref(st)):
                 problems.append(f'iteration {it}: data_load_batch failed')
                 break
-            mosaic = lib.data_batch_mosaic(ctypes.byref(cfg), 9, it)
+            mosaic = int(lib.data_batch_mode(ctypes.byref(cfg), 9, it) == 1)  # DATA_MOSAIC
             mosaics += mosaic
             for s in range(n):
                 boxes_checked += int((y[s][:, 2] > 0).sum())

@@ -209,6 +209,25 @@ TEST(grad_conv_bn_leaky)
                   1);
 }
 
+/* Winograd in training (forced on for these small planes): the forward and the input
+ * gradient through the adjoint transforms; odd plane sizes clip the 2x2 tiles; two stacked
+ * layers so the first one's input gradient comes from the second's Winograd backward; a
+ * chunked-GEMM batch (the weight gradient keeps im2col). */
+TEST(grad_conv_winograd)
+{
+    int saved = conv_wino_min_pixels;
+    conv_wino_min_pixels = 0;
+    gradcheck_cfg("conv_wino_bn", NET_HDR(5, 4, 3) IDENTITY
+                  "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\n"
+                  "activation=leaky\n",
+                  1);
+    gradcheck_cfg("conv_wino_stack", NET_HDR(7, 6, 2) IDENTITY
+                  "[convolutional]\nfilters=5\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+                  "[convolutional]\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=logistic\n",
+                  1);
+    conv_wino_min_pixels = saved;
+}
+
 TEST(grad_conv_bn_mish_strided)
 {
     gradcheck_cfg("conv_bn_mish_s2", NET_HDR(7, 6, 2) IDENTITY
