@@ -15,7 +15,7 @@
  * formed, which is what makes 0 < gamma < 1 safe.
  *
  * Non-goals: no knowledge of layers, buffers, batches or cfg text; no I/O; no allocation.
- * Deciding which sites are positive/negative/ignored is the caller's job (layer_yolo.c).
+ * Deciding which sites are positive/negative/ignored is the caller's job (layer_yolo_train.c).
  */
 #include "focal.h"
 

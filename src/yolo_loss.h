@@ -1,7 +1,7 @@
 /*
  * yolo_loss.h — the [yolo] box-delta math of the IoU-family losses (spec yolo_layer.md §5.2).
  *
- * Pure functions of two boxes; no layer, batch or cfg knowledge. layer_yolo.c owns the
+ * Pure functions of two boxes; no layer, batch or cfg knowledge. layer_yolo_train.c owns the
  * targets, multipliers, clipping and the MSE variant (§5.1).
  */
 #ifndef DN_YOLO_LOSS_H
