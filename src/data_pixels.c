@@ -206,6 +206,14 @@ static int reflect101(int i, int n)
     return i;
 }
 
+/* idx[i + r] = reflect101(i, n) for i in [-r, n + r): the source of every tap, computed once. */
+static int *reflect_table(int n, int r)
+{
+    int *idx = xmalloc((size_t)(n + 2 * r) * sizeof(int));
+    for (int i = -r; i < n + r; i++) idx[i + r] = reflect101(i, n);
+    return idx;
+}
+
 void data_gaussian_blur(float *plane, int h, int w, int ksize)
 {
     DN_ASSERT(ksize >= 1 && ksize % 2 == 1 && ksize <= 2 * DATA_MAX_BLUR + 1, "blur kernel %d", ksize);
@@ -213,21 +221,26 @@ void data_gaussian_blur(float *plane, int h, int w, int ksize)
     float g[2 * DATA_MAX_BLUR + 1];
     gaussian_kernel(ksize, g);
     int r = ksize / 2;
+    int *ix = reflect_table(w, r), *iy = reflect_table(h, r);
     float *tmp = xmalloc((size_t)w * h * sizeof(float));
     for (int y = 0; y < h; y++) { /* rows */
         const float *src = plane + (size_t)y * w;
         for (int x = 0; x < w; x++) {
             float acc = 0;
-            for (int t = -r; t <= r; t++) acc += g[t + r] * src[reflect101(x + t, w)];
+            for (int t = 0; t < ksize; t++) acc += g[t] * src[ix[x + t]];
             tmp[(size_t)y * w + x] = acc;
         }
     }
-    for (int y = 0; y < h; y++) /* columns */
-        for (int x = 0; x < w; x++) {
-            float acc = 0;
-            for (int t = -r; t <= r; t++) acc += g[t + r] * tmp[(size_t)reflect101(y + t, h) * w + x];
-            plane[(size_t)y * w + x] = acc;
+    for (int y = 0; y < h; y++) { /* columns, a row at a time */
+        float *dst = plane + (size_t)y * w;
+        for (int x = 0; x < w; x++) dst[x] = 0;
+        for (int t = 0; t < ksize; t++) {
+            const float *src = tmp + (size_t)iy[y + t] * w;
+            for (int x = 0; x < w; x++) dst[x] += g[t] * src[x];
         }
+    }
+    free(ix);
+    free(iy);
     free(tmp);
 }
 

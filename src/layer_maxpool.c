@@ -164,26 +164,14 @@ static void maxpool_row_2x2s2_noidx(const float *restrict r0, const float *restr
     }
 }
 
-/* Interior row i, columns [j0, j1), any size and stride: no clamping. */
-static void maxpool_row_interior(const struct maxpool *m, const float *in, float *out, int *idx, int in_off, int i,
-                                 int off, int j0, int j1)
+/* Row i, columns [j0, j1), window by window with clamping. */
+static void maxpool_row_clamped(const struct maxpool *m, const float *in, float *orow, int *irow, int in_off, int i,
+                                int off, int j0, int j1)
 {
-    const struct layer *l = &m->base;
-    int y0 = i * m->stride_y - off;
     for (int j = j0; j < j1; j++) {
-        int x0 = j * m->stride_x - off;
-        float best = -FLT_MAX;
-        int arg = y0 * l->w + x0;
-        for (int y = y0; y < y0 + m->size; y++) {
-            const float *row = in + (size_t)y * l->w;
-            for (int x = x0; x < x0 + m->size; x++)
-                if (row[x] > best) {
-                    best = row[x];
-                    arg = y * l->w + x;
-                }
-        }
-        out[j] = best;
-        if (idx) idx[j] = in_off + arg;
+        int arg;
+        orow[j] = maxpool_window(m, in, i, j, off, &arg);
+        if (irow) irow[j] = arg < 0 ? -1 : in_off + arg;
     }
 }
 
@@ -207,25 +195,18 @@ static void maxpool_planes(void *ctx, long p0, long p1)
         for (int i = 0; i < l->out_h; i++) {
             float *orow = out + (size_t)i * l->out_w;
             int *irow = idx ? idx + (size_t)i * l->out_w : NULL;
-            int mid0 = j_lo, mid1 = j_hi;
-            if (i < i_lo || i >= i_hi) mid0 = mid1 = l->out_w; /* whole row clamped */
-            for (int j = 0; j < l->out_w; j++) {
-                if (j == mid0 && mid0 < mid1) {
-                    if (fast2 && irow)
-                        maxpool_row_2x2s2(in + (size_t)2 * i * l->w, in + (size_t)(2 * i + 1) * l->w, orow,
-                                          irow, (int)in_off + 2 * i * l->w, l->w, mid0, mid1);
-                    else if (fast2)
-                        maxpool_row_2x2s2_noidx(in + (size_t)2 * i * l->w, in + (size_t)(2 * i + 1) * l->w, orow,
-                                                mid0, mid1);
-                    else
-                        maxpool_row_interior(m, in, orow, irow, (int)in_off, i, off, mid0, mid1);
-                    j = mid1 - 1;
-                    continue;
-                }
-                int arg;
-                orow[j] = maxpool_window(m, in, i, j, off, &arg);
-                if (irow) irow[j] = arg < 0 ? -1 : (int)in_off + arg;
+            if (!fast2 || i < i_lo || i >= i_hi || j_lo >= j_hi) {
+                maxpool_row_clamped(m, in, orow, irow, (int)in_off, i, off, 0, l->out_w);
+                continue;
             }
+            /* 2x2/2: clamped borders, the unclamped interior written out */
+            const float *r0 = in + (size_t)2 * i * l->w, *r1 = r0 + l->w;
+            maxpool_row_clamped(m, in, orow, irow, (int)in_off, i, off, 0, j_lo);
+            if (irow)
+                maxpool_row_2x2s2(r0, r1, orow, irow, (int)in_off + 2 * i * l->w, l->w, j_lo, j_hi);
+            else
+                maxpool_row_2x2s2_noidx(r0, r1, orow, j_lo, j_hi);
+            maxpool_row_clamped(m, in, orow, irow, (int)in_off, i, off, j_hi, l->out_w);
         }
     }
 }

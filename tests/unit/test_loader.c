@@ -367,6 +367,13 @@ TEST(loader_threads_identical_mixup_noise)
         CHECK(memcmp(a, b, n1 * sizeof(float)) == 0);
         CHECK_EQ_INT(m1 + m4, 0); /* no mosaic batches */
     }
+    /* the run did contain mixup batches (the coin is from (seed, it) only) */
+    mixup_variant = 1;
+    struct loader_cfg c = base_cfg(1, 99);
+    mixup_variant = 0;
+    int mixups = 0;
+    for (int it = 0; it < N_IT; it++) mixups += data_batch_mode(&c.data, 99, it) == DATA_MIXUP;
+    CHECK(mixups > 0);
     free(a);
     free(b);
 }
