@@ -17,7 +17,8 @@ ifeq ($(FAST),1)
 OPT      += -ffast-math
 endif
 CFLAGS   ?=
-CFLAGS   += -std=c11 $(OPT) -g -fPIC $(WARN) -MMD -MP -Iinclude -Isrc
+# -fvisibility=hidden: libdarknet.so exports only what include/darknet.h marks DN_API.
+CFLAGS   += -std=c11 $(OPT) -g -fPIC -fvisibility=hidden $(WARN) -MMD -MP -Iinclude -Isrc
 ifeq ($(WERROR),1)
 CFLAGS   += -Werror
 endif
@@ -41,8 +42,15 @@ CFLAGS   += -DDN_OPENCV $(shell pkg-config --cflags opencv4)
 LDLIBS   += $(shell pkg-config --libs opencv4)
 endif
 
-LIB_SRC  := $(filter-out src/main.c src/stb_impl.c,$(wildcard src/*.c))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/src/stb_impl.o
+# Folders from the bottom up (docs/architecture.md); a file includes only its own folder's
+# headers and those of folders below it (`make check-deps`). src/cli/ is the program, not the
+# library: libdarknet.{a,so} hold the rest, and export only include/darknet.h.
+LAYERS   := core data loss layers eval train api
+LIB_SRC  := $(filter-out src/data/stb_impl.c,$(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c)))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/src/data/stb_impl.o
+CLI_SRC  := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
+CLI_OBJ  := $(CLI_SRC:src/%.c=$(BUILD)/src/%.o)
+CLIA     := $(BUILD)/libdarknet_cli.a
 TEST_SRC := $(wildcard tests/unit/*.c tests/grad/*.c) tests/test_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
@@ -81,7 +89,7 @@ $(BUILD)/src/%.o: src/%.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # stb's own code: relaxed warnings so the strict set stays on for ours.
-$(BUILD)/src/stb_impl.o: src/stb_impl.c $(FLAGS_STAMP)
+$(BUILD)/src/data/stb_impl.o: src/data/stb_impl.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out $(WARN) -Werror,$(CFLAGS)) $(STB_NOSAN) -w -c $< -o $@
 
@@ -89,10 +97,14 @@ $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(LIBSO): $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(LIBSO): $(LIB_OBJ) src/api/libdarknet.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=src/api/libdarknet.map -o $@ $(LIB_OBJ) $(LDLIBS)
 
-$(BIN): $(BUILD)/src/main.o $(LIBA)
+$(CLIA): $(CLI_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/src/cli/main.o $(CLIA) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The test table is generated from the TEST(name) lines of the test sources.
@@ -108,8 +120,13 @@ $(BUILD)/tests/%.o: tests/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(TESTBIN): $(TEST_OBJ) $(LIBA)
+$(TESTBIN): $(TEST_OBJ) $(CLIA) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Test-only: the data loader's internal functions for tests/cli/aug_labels.py (ctypes).
+HOOKSO := $(BUILD)/libdn_testhooks.so
+$(HOOKSO): tests/cli/data_hooks.c $(LIBA)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -shared $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 deps:
 	@if [ "$(DEPS)" = 1 ]; then bash scripts/deps.sh; fi
@@ -123,8 +140,8 @@ $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_
 # UBSan (test-san); each run ends with its own "N passed, N failed" line.
 SAN ?= 1
 test: deps check-deps
-	$(MAKE) all $(TESTBIN) $(REPLAY)
-	DN_SAN=$(if $(SANITIZE),1,0) bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
+	$(MAKE) all $(TESTBIN) $(REPLAY) $(HOOKSO)
+	DN_SAN=$(if $(SANITIZE),1,0) DN_TESTHOOKS=$(HOOKSO) bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
 ifeq ($(SANITIZE),)
 ifeq ($(SAN),1)
 	$(MAKE) test-san DEPS=0
@@ -164,13 +181,12 @@ bench: deps
 	$(MAKE) all
 	/usr/bin/python3 scripts/bench.py $(BENCH_ARGS)
 
-# The focal module must stay pure, and only the [yolo] layer's training (and `darknet focal
-# table`) may call it.
+# The direction of dependencies between the folders, and the focal module's purity
+# (scripts/check_deps.sh; its test mutates a copy of the tree to show it fails).
 check-deps:
-	@! grep -n '#include' src/focal.c | grep -v -E '"focal.h"|<math.h>|<float.h>|<stddef.h>' || (echo "focal.c includes more than math"; exit 1)
-	@test -z "$$(grep -l 'focal.h' src/*.c | grep -v -E 'src/(focal|layer_yolo_train|focal_cli)\.c')" || (echo "focal.h used outside layer_yolo_train.c"; exit 1)
+	@bash scripts/check_deps.sh
 
 clean:
 	rm -rf build build-* darknet libdarknet.a libdarknet.so
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cli/main.d

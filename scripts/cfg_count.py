@@ -5,7 +5,7 @@ usage: scripts/cfg_count.py CFG [CFG ...] [--check]
 Prints per cfg: layer count (sections after [net]), body float count (what a .weights file
 holds after its 20-byte header), file size, output shapes of the [yolo] layers.
 With --check, the reference cfgs are compared with the expected numbers of
-docs spec weights.md §2 and the exit status is 1 on any mismatch.
+docs/behaviour/weights.md §2 and the exit status is 1 on any mismatch.
 
 Supported sections: convolutional/conv, maxpool/max, route, shortcut, upsample, yolo.
 Conv params: BN → 4n + nweights, else n + nweights; nweights = c/groups·n·k·k.
@@ -24,7 +24,7 @@ EXPECTED = {  # name: (layers, body floats); None = not given by the spec
 
 
 def parse_cfg(path):
-    """Returns [(section_name, {key: value})] using darknet's line grammar (cfg.md §1)."""
+    """Returns [(section_name, {key: value})] using darknet's line grammar (docs/behaviour/cfg.md §1)."""
     sections = []
     with open(path, 'r', encoding='utf-8', errors='replace') as f:
         for lineno, raw in enumerate(f, 1):

@@ -14,14 +14,14 @@ Per cfg:
      (cell row-major, anchor inner) = x, y, w, h (relative to the net input), objectness, then
      per class objectness*p, zeroed when <= the layer's `thresh` (cfg key, default 0.2). Our
      layer_output of each [yolo] layer (planes per anchor: x, y after logistic+scale_x_y; w, h
-     raw; objectness; classes) is decoded the same way (yolo_layer.md §2). Reported per field:
+     raw; objectness; classes) is decoded the same way (docs/behaviour/yolo_layer.md §2). Reported per field:
      max|d| / max|ref|. OpenCV gets copies of the files with two harmless changes so that the
      comparison isolates our arithmetic: `thresh=--cv-thresh` (0: no class zeroing) in each
      [yolo] section, and rolling variances + 9e-6 because OpenCV folds BN with eps 1e-6 where
      darknet uses 1e-5 (var+9e-6+1e-6 == var+1e-5). The uncompensated run is reported too
      ("raw eps"), together with OpenCV-vs-OpenCV (eps effect alone).
  (d) Final detections at --thresh (rows with objectness > thresh, class scores > thresh),
-     greedy NMS in numpy (data_and_eval.md §5, all three kinds) compared entry by entry
+     greedy NMS in numpy (docs/behaviour/data_and_eval.md §5, all three kinds) compared entry by entry
      (row, class): same class, |dp| <= 0.01, box corners within 1.5 px of the net input;
      pass at >= 99% of the union. Three checks:
        1. numpy NMS (kind default, IoU > --nms) on our rows vs on OpenCV's rows;
@@ -219,7 +219,7 @@ def candidates(rows, thresh):
 
 
 def box_sim(bi, bs, kind, beta):
-    """Similarity of box bi (4,) with boxes bs (M,4) per nms kind (data_and_eval.md §5)."""
+    """Similarity of box bi (4,) with boxes bs (M,4) per nms kind (docs/behaviour/data_and_eval.md §5)."""
     l1, r1 = bi[0] - bi[2] / 2, bi[0] + bi[2] / 2
     t1, b1 = bi[1] - bi[3] / 2, bi[1] + bi[3] / 2
     l2, r2 = bs[:, 0] - bs[:, 2] / 2, bs[:, 0] + bs[:, 2] / 2
@@ -270,7 +270,7 @@ def similar_pairs(boxes, T, kind='default', beta=0.6):
 
 
 def nms(boxes, probs, T, kind='default', beta=0.6, prefer=None):
-    """Greedy per-class NMS (data_and_eval.md §5); returns probs with suppressed entries zeroed.
+    """Greedy per-class NMS (docs/behaviour/data_and_eval.md §5); returns probs with suppressed entries zeroed.
 
     Per class k, in order of prob[k] descending, a detection is
     suppressed when an earlier, itself unsuppressed, detection is more similar than T. Solved

@@ -42,6 +42,7 @@ run_suite() { # name, command...
     [ "$f" -eq 0 ] || status=1
 }
 run_suite unit "$TESTBIN"
+run_suite arch bash tests/cli/arch.sh "$LIB"
 run_suite cli bash tests/cli/run_cli.sh "$BIN"
 run_suite robust bash tests/cli/robust.sh "$BIN"
 run_suite fuzz-replay bash tests/fuzz/replay.sh "$(dirname "$TESTBIN")"

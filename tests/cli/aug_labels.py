@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Labels after augmentation match the image: batches from data_load_batch (libdarknet.so over
-ctypes) of scenes made of solid rectangles, one colour per class, on a grey background.
+"""Labels after augmentation match the image: batches from data_load_batch (over ctypes, through
+the test-only build/libdn_testhooks.so) of scenes made of solid rectangles, one colour per class, on a grey background.
 Each truth box of each sample must cover its colour (>= 95% of the box interior, 2 px margin)
 and be tight (on every side not at the image border, the 2 px ring just outside
 holds < 50% of that colour). Settings: jitter + resize + flip (+ letter_box), and mosaic with
 mosaic_bound=1 (boxes clipped to their quadrant; coverage only, see below). Colour jitter is off: colours identify classes.
-usage: aug_labels.py LIBDARKNET WORKDIR    prints "ok/FAIL ..." lines; exit 1 on failure
+usage: aug_labels.py LIBDN_TESTHOOKS WORKDIR    prints "ok/FAIL ..." lines; exit 1 on failure
 """
 import ctypes
 import os
@@ -96,15 +96,15 @@ def check_sample(x, boxes, tight, problems, tag):
 def main():
     lib = ctypes.CDLL(sys.argv[1])
     work = sys.argv[2]
-    lib.data_set_load.restype = ctypes.c_void_p
-    lib.data_set_load.argtypes = [ctypes.c_char_p]
-    lib.data_set_free.argtypes = [ctypes.c_void_p]
-    lib.data_cfg_defaults.argtypes = [ctypes.POINTER(DataCfg)]
-    lib.data_load_batch.argtypes = [ctypes.c_void_p, ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int,
+    lib.hook_data_set_load.restype = ctypes.c_void_p
+    lib.hook_data_set_load.argtypes = [ctypes.c_char_p]
+    lib.hook_data_set_free.argtypes = [ctypes.c_void_p]
+    lib.hook_data_cfg_defaults.argtypes = [ctypes.POINTER(DataCfg)]
+    lib.hook_data_load_batch.argtypes = [ctypes.c_void_p, ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int,
                                     ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(DataStats)]
-    lib.data_batch_mode.argtypes = [ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int]
+    lib.hook_data_batch_mode.argtypes = [ctypes.POINTER(DataCfg), ctypes.c_uint64, ctypes.c_int]
     rng = np.random.default_rng(5)
-    ds = lib.data_set_load(make_scenes(work, rng).encode())
+    ds = lib.hook_data_set_load(make_scenes(work, rng).encode())
     if not ds:
         print('FAIL aug labels: data_set_load')
         return 1
@@ -114,7 +114,7 @@ def main():
                 ('mosaic (bound), jitter 0.3, flip', dict(jitter=0.3, flip=1, mosaic=1, mosaic_bound=1))]
     for name, kw in settings:
         cfg = DataCfg()
-        lib.data_cfg_defaults(ctypes.byref(cfg))
+        lib.hook_data_cfg_defaults(ctypes.byref(cfg))
         cfg.w = cfg.h = NET
         cfg.classes, cfg.max_boxes, cfg.quiet = len(COLORS), 20, 1
         cfg.saturation = cfg.exposure = 1.0
@@ -126,10 +126,10 @@ def main():
             x = np.zeros((n, 3, NET, NET), np.float32)
             y = np.zeros((n, cfg.max_boxes, 5), np.float32)
             st = DataStats()
-            if lib.data_load_batch(ds, ctypes.byref(cfg), 9, it, n, x.ctypes.data, y.ctypes.data, ctypes.byref(st)):
+            if lib.hook_data_load_batch(ds, ctypes.byref(cfg), 9, it, n, x.ctypes.data, y.ctypes.data, ctypes.byref(st)):
                 problems.append(f'iteration {it}: data_load_batch failed')
                 break
-            mosaic = int(lib.data_batch_mode(ctypes.byref(cfg), 9, it) == 1)  # DATA_MOSAIC
+            mosaic = int(lib.hook_data_batch_mode(ctypes.byref(cfg), 9, it) == 1)  # DATA_MOSAIC
             mosaics += mosaic
             for s in range(n):
                 boxes_checked += int((y[s][:, 2] > 0).sum())
@@ -142,7 +142,7 @@ def main():
               f'({boxes_checked} boxes, {12 * n} samples{", %d mosaic batches" % mosaics if kw.get("mosaic") else ""})')
         for p in problems[:5]:
             print('    ' + p)
-    lib.data_set_free(ds)
+    lib.hook_data_set_free(ds)
     return 1 if fails else 0
 
 

@@ -10,6 +10,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-$ROOT/darknet}")
 LIB=$(realpath "${2:-$ROOT/libdarknet.so}")
+# the data loader for aug_labels.py: libdarknet.so exports only the public API
+HOOKS=$(realpath "${DN_TESTHOOKS:-$ROOT/build/libdn_testhooks.so}")
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
 # Python processes that load libdarknet.so: under the sanitizer suite, run_all.sh passes the
@@ -66,7 +68,7 @@ WSIZE=$(stat -c %s init.weights)
 
 # ------------------------------------------------------------------------------ 0. labels after augmentation
 mkdir -p aug
-aug=$("${PYLIB[@]}" "$ROOT/tests/cli/aug_labels.py" "$LIB" aug 2>&1); rc=$?
+aug=$("${PYLIB[@]}" "$ROOT/tests/cli/aug_labels.py" "$HOOKS" aug 2>&1); rc=$?
 printf '%s\n' "$aug"
 pass=$((pass + $(grep -c '^ok ' <<<"$aug"))); fail=$((fail + $(grep -c '^FAIL ' <<<"$aug")))
 if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$aug"; then bad "aug_labels.py" "exit $rc"; fi
@@ -82,7 +84,7 @@ echo "    overfit: 400 iterations, ${secs}s, mAP@0.50 = $m"
 if [ $rc -eq 0 ] && "$PY" -c "import sys; sys.exit(0 if float('$m') >= 0.90 else 1)"; then
     ok "overfit: 12 images, 400 iterations, mAP@0.50 $m >= 0.90"
 else bad "overfit: mAP@0.50 >= 0.90" "rc=$rc mAP=$m $(tail -3 ovf.err)"; fi
-# darknet's console lines (training.md §2, §6)
+# darknet's console lines (docs/behaviour/training.md §2, §6)
 it_re='^ [0-9]+: [0-9]+\.[0-9]{6}, [0-9]+\.[0-9]{6} avg loss, [0-9]+\.[0-9]{6} rate, [0-9]+\.[0-9]{6} seconds, [0-9]+ images, [0-9]+\.[0-9]{6} hours left$'
 if [ "$(grep -cE "$it_re" ovf.out)" -eq 400 ] && grep -qE '^ 400: .* 6400 images, ' ovf.out \
    && [ "$(grep -cE '^Loaded: [0-9]+\.[0-9]{6} seconds( - performance bottleneck on CPU or Disk HDD/SSD)?$' ovf.out)" -eq 400 ] \
@@ -167,7 +169,7 @@ PY
 then ok "subdivisions: batch=8 with subdivisions=1 and 2 (no BN) train the same weights and loss terms"
 else bad "subdivisions" "rc=$rc"; fi
 
-# multi-scale (random=1, training.md §8): the largest size first and after max_batches-100,
+# multi-scale (random=1, docs/behaviour/training.md §8): the largest size first and after max_batches-100,
 # sizes from {160..256} step 32 every 10 iterations in between, the same with 1 or 4 threads
 sed -e 's/^random=0/random=1/' -e 's/^max_batches=.*/max_batches=140/' -e 's/^batch=4/batch=2/' q.cfg > ms.cfg
 mkdir -p ms1 ms4; mkdata ms1.data ms1; mkdata ms4.data ms4

@@ -8,10 +8,10 @@
 
 #include <string.h>
 
-#include "api.h"
+#include "eval/detect.h"
 #include "darknet.h"
-#include "network.h"
-#include "util.h"
+#include "layers/network.h"
+#include "core/util.h"
 
 enum { FUZZ_MAX_BYTES = 64 << 20 };
 #define FUZZ_MAX_BFLOPS 0.002 /* forward only for nets under 2 MFLOPs, to keep exec/s high */
@@ -34,7 +34,7 @@ static void exercise(struct net *net, int train)
         net_prepare_inference(net);
         net_forward(net, 0);
         int n = 0;
-        struct dn_detection *d = api_collect_detections(net, 100, 80, 0.2f, 0.45f, &n);
+        struct dn_detection *d = detect_collect(net, 100, 80, 0.2f, 0.45f, &n);
         dn_free_detections(d, n);
         return;
     }
@@ -47,11 +47,12 @@ static void exercise(struct net *net, int train)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dn_quiet = 1;
-    net_max_bytes = FUZZ_MAX_BYTES;
     const char *path = fuzz_to_file(data, size, ".cfg");
+    struct net_options opt = net_options_default();
+    opt.quiet = 1;
+    opt.max_bytes = FUZZ_MAX_BYTES;
     for (int train = 0; train <= 1; train++) {
-        struct net *net = net_parse(path, train, 1);
+        struct net *net = net_parse(path, train, 1, &opt);
         if (!net) break;
         exercise(net, train);
         net_free(net);

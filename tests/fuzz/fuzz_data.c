@@ -4,12 +4,11 @@
  */
 #include "fuzz_common.h"
 
-#include "datafile.h"
-#include "util.h"
+#include "data/datafile.h"
+#include "core/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dn_quiet = 1;
     const char *path = fuzz_to_file(data, size, ".data");
     struct data_file df;
     if (!datafile_load(path, &df)) datafile_free(&df);

@@ -5,12 +5,11 @@
  */
 #include "fuzz_common.h"
 
-#include "image.h"
-#include "util.h"
+#include "data/image.h"
+#include "core/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dn_quiet = 1;
     const char *path = fuzz_to_file(data, size, ".img");
     static const int channels[] = {3, 1, 4};
     for (int k = 0; k < 3; k++) {

@@ -7,12 +7,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "labels.h"
-#include "util.h"
+#include "data/labels.h"
+#include "core/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dn_quiet = 1;
     const char *path = fuzz_to_file(data, size, ".txt");
     for (int classes = 0; classes <= 80; classes += 80) {
         struct label_box *b = NULL;

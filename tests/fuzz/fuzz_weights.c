@@ -5,9 +5,9 @@
  */
 #include "fuzz_common.h"
 
-#include "network.h"
-#include "util.h"
-#include "weights.h"
+#include "layers/network.h"
+#include "core/util.h"
+#include "layers/weights.h"
 
 #ifndef FUZZ_TINY_CFG
 #define FUZZ_TINY_CFG "tests/data/tiny.cfg"
@@ -15,10 +15,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dn_quiet = 1;
     static struct net *net;
     if (!net) {
-        net = net_parse(FUZZ_TINY_CFG, 0, 1);
+        struct net_options opt = net_options_default();
+        opt.quiet = 1;
+        net = net_parse(FUZZ_TINY_CFG, 0, 1, &opt);
         if (!net) abort();
     }
     const char *path = fuzz_to_file(data, size, ".weights");

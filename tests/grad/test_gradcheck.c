@@ -22,10 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layer_conv.h"
-#include "network.h"
+#include "layers/layer_conv.h"
+#include "layers/network.h"
 #include "test.h"
-#include "util.h"
+#include "test_net.h"
+#include "core/util.h"
 
 enum { GC_MAX_POINTS = 2000 };
 #define GC_EPS 2e-3
@@ -41,6 +42,9 @@ struct gc {
     double worst; /* over all tensors of the case */
 };
 
+/* The Winograd threshold of the networks gc_parse builds (a test may force it to 0). */
+static int gc_wino_min_pixels = NET_WINO_MIN_PIXELS;
+
 static struct net *gc_parse(const char *name, const char *text)
 {
     char path[256];
@@ -49,10 +53,9 @@ static struct net *gc_parse(const char *name, const char *text)
     if (!f) return NULL;
     fputs(text, f);
     fclose(f);
-    dn_quiet = 1;
-    struct net *net = net_parse(path, 1, 11);
-    dn_quiet = 0;
-    return net;
+    struct net_options qo = test_net_options();
+    qo.wino_min_pixels = gc_wino_min_pixels;
+    return net_parse(path, 1, 11, &qo);
 }
 
 static long last_size(const struct net *net)
@@ -215,8 +218,7 @@ TEST(grad_conv_bn_leaky)
  * chunked-GEMM batch (the weight gradient keeps im2col). */
 TEST(grad_conv_winograd)
 {
-    int saved = conv_wino_min_pixels;
-    conv_wino_min_pixels = 0;
+    gc_wino_min_pixels = 0;
     gradcheck_cfg("conv_wino_bn", NET_HDR(5, 4, 3) IDENTITY
                   "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\n"
                   "activation=leaky\n",
@@ -225,7 +227,7 @@ TEST(grad_conv_winograd)
                   "[convolutional]\nfilters=5\nsize=3\nstride=1\npad=1\nactivation=linear\n"
                   "[convolutional]\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=logistic\n",
                   1);
-    conv_wino_min_pixels = saved;
+    gc_wino_min_pixels = NET_WINO_MIN_PIXELS;
 }
 
 TEST(grad_conv_bn_mish_strided)
@@ -361,7 +363,7 @@ TEST(grad_tiny_mixed_net)
 /* update rule and running statistics                                                    */
 /* ------------------------------------------------------------------------------------ */
 
-/* training.md §4 on one 1x1 conv: u -= decay*B*w; w += (lr/B) u; u *= momentum; biases and
+/* docs/behaviour/training.md §4 on one 1x1 conv: u -= decay*B*w; w += (lr/B) u; u *= momentum; biases and
  * BN scales without decay. Checked over two steps (momentum carry), with a per-layer lr. */
 TEST(grad_sgd_update_rule)
 {
@@ -469,9 +471,8 @@ TEST(grad_update_invalidates_inference_fold)
 
     char path[256];
     snprintf(path, sizeof path, "%s/fold_t.cfg", test_tmpdir());
-    dn_quiet = 1;
-    struct net *in = net_parse(path, 0, 5);
-    dn_quiet = 0;
+    struct net_options qo = test_net_options();
+    struct net *in = net_parse(path, 0, 5, &qo);
     CHECK(in != NULL);
     if (!in) {
         net_free(tn);
@@ -517,9 +518,8 @@ TEST(grad_buffers_only_when_training)
     if (!tn) return;
     char path[256];
     snprintf(path, sizeof path, "%s/bufs.cfg", test_tmpdir());
-    dn_quiet = 1;
-    struct net *in = net_parse(path, 0, 5);
-    dn_quiet = 0;
+    struct net_options qo = test_net_options();
+    struct net *in = net_parse(path, 0, 5, &qo);
     CHECK(in != NULL);
     if (in) {
         struct conv_view vt, vi;

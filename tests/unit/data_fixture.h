@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "image.h"
-#include "labels.h"
+#include "data/data.h"
+#include "data/image.h"
+#include "data/labels.h"
 #include "test.h"
 
 enum { FX_PATH = 512 };

@@ -1,5 +1,5 @@
 /* test_anchors.c — k-means anchors (anchors.c). */
-#include "anchors.h"
+#include "eval/anchors.h"
 #include "test.h"
 
 TEST(anchors_iou_corner_aligned)

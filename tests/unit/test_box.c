@@ -2,7 +2,7 @@
  * test_box.c — IoU/GIoU/DIoU/CIoU on hand-computed cases and darknet NMS (all three kinds).
  * Boxes are centre form (x, y, w, h); edges l = x - w/2 etc. Arithmetic is in the comments.
  */
-#include "box.h"
+#include "core/box.h"
 #include "test.h"
 
 static struct dn_box B(float x, float y, float w, float h)

@@ -3,10 +3,11 @@
  */
 #include <stdlib.h>
 
-#include "cfg.h"
-#include "network.h"
+#include "core/cfg.h"
+#include "layers/network.h"
 #include "test.h"
-#include "util.h"
+#include "test_net.h"
+#include "core/util.h"
 
 TEST(cfg_tokenizer_grammar)
 {
@@ -71,11 +72,10 @@ static const char *parse_capture(const char *name, const char *text, int *ok)
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
-    dn_quiet = 1;
+    struct net_options qo = test_net_options();
     test_capture_begin();
-    struct net *net = net_parse(path, 0, 1);
+    struct net *net = net_parse(path, 0, 1, &qo);
     const char *err = test_capture_end();
-    dn_quiet = 0;
     *ok = net != NULL;
     net_free(net);
     return err;
@@ -138,7 +138,7 @@ TEST(parser_warnings_focal_keys_unused_when_off)
 
 TEST(parser_shapes)
 {
-    struct net *net = net_parse("tests/data/tiny.cfg", 0, 1);
+    struct net *net = net_parse("tests/data/tiny.cfg", 0, 1, TEST_QUIET);
     CHECK(net != NULL);
     if (!net) return;
     CHECK_EQ_INT(net->n, 13);
@@ -154,7 +154,7 @@ TEST(parser_shapes)
     CHECK_EQ_INT(net->hp.policy, LR_STEPS);
     CHECK_EQ_INT(net->hp.n_steps, 2);
     net_free(net);
-    net = net_parse("tests/data/tiny.cfg", 1, 1);
+    net = net_parse("tests/data/tiny.cfg", 1, 1, TEST_QUIET);
     CHECK(net && net->batch == 2); /* batch 4 / subdivisions 2 */
     net_free(net);
 }

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data/data.h"
+#include "data/data_pixels.h"
 #include "data_fixture.h"
 #include "test.h"
 

@@ -1,6 +1,6 @@
 /*
- * test_focal.c — the focal-loss math of src/focal.c and `darknet focal table` (focal_cli.c),
- * checked against spec/focal.md: closed forms, central finite differences of the loss value,
+ * test_focal.c — the focal-loss math of src/loss/focal.c and `darknet focal table` (src/cli/focal.c),
+ * checked against docs/focal.md: closed forms, central finite differences of the loss value,
  * the gamma = 0 reductions, finiteness in the tails, the reference table, auto alpha and the
  * CLI's output and errors. References here are written independently of focal.c (own
  * sigmoid/softplus in long double where it matters).
@@ -13,8 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "focal.h"
-#include "focal_cli.h"
+#include "loss/focal.h"
+#include "loss/objectness.h"
+#include "cli/verbs.h"
 #include "test.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -305,7 +306,7 @@ TEST(focal_soft_targets)
 /* reference table, auto alpha, helpers                                                  */
 /* ------------------------------------------------------------------------------------ */
 
-/* spec/focal.md "Reference values": p, y, CE, FL, CE/FL and the half-unit of each printed
+/* docs/focal.md "Reference values": p, y, CE, FL, CE/FL and the half-unit of each printed
  * precision (gamma 2, alpha 0.25 for positives, 0.75 for negatives). */
 static const struct {
     double p;
@@ -357,10 +358,22 @@ TEST(focal_auto_alpha)
     CHECK(focal_auto_alpha(7, 0) == 0.0f);
     CHECK(focal_auto_alpha(-3, -4) == 0.5f);
     CHECK(focal_auto_alpha(1, 3) == 0.75f);
-    struct focal_params fixed = {0.25f, 2, 0}, autop = {0.25f, 2, 1};
-    CHECK(focal_resolve_alpha(&fixed, 2, 9) == 0.25f);
-    CHECK(focal_resolve_alpha(&autop, 2, 9) == a);
-    CHECK(focal_delta_p(1.5f, 1, &fixed) == focal_delta(1.5f, 1, 0.25f, 2));
+    /* the objectness-loss option resolves alpha and evaluates a site through its one switch */
+    struct obj_loss fixed = {.kind = OBJ_LOSS_FOCAL, .alpha = 0.25f, .gamma = 2}, autop = fixed;
+    autop.alpha_auto = 1;
+    CHECK(obj_loss_alpha(&fixed, 2, 9) == 0.25f);
+    CHECK(obj_loss_alpha(&autop, 2, 9) == a);
+    float d = 0;
+    double v = obj_loss_site(&fixed, 1.5f, 1, 0.25f, 0, &d);
+    CHECK(d == focal_delta(1.5f, 1, 0.25f, 2));
+    CHECK(v == focal_loss_value_d(1.5, 1, 0.25, 2));
+    struct obj_loss stock = {.kind = OBJ_LOSS_BCE};
+    d = 7; /* the stock delta is darknet's, set by the targets: left alone */
+    v = obj_loss_site(&stock, 1.5f, 1, 0.25f, 0, &d);
+    CHECK(d == 7 && v == focal_softplus(-1.5));
+    CHECK(obj_loss_scale(&fixed, 8, 4) == 1);
+    fixed.norm = OBJ_NORM_POSITIVES;
+    CHECK(obj_loss_scale(&fixed, 8, 4) == 2);
 }
 
 TEST(focal_prior_and_normalizer)

@@ -1,16 +1,17 @@
 /*
  * test_hostile.c — hostile-input rows of docs/robustness.md that are unit tests: label files
- * (labels_read) and the parser's memory budget (net_max_bytes). The CLI rows live in
+ * (labels_read) and the parser's memory budget (net_options.max_bytes). The CLI rows live in
  * tests/cli/robust.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels.h"
-#include "network.h"
+#include "data/labels.h"
+#include "layers/network.h"
 #include "test.h"
-#include "util.h"
+#include "test_net.h"
+#include "core/util.h"
 
 static const char *write_tmp(const char *name, const char *text)
 {
@@ -144,21 +145,20 @@ TEST(hostile_cfg_memory_budget)
 {
     const char *p = write_tmp("hostile_budget.cfg", "[net]\nwidth=512\nheight=512\nchannels=3\n"
                                                     "[convolutional]\nfilters=64\nsize=1\n");
-    double saved = net_max_bytes;
-    net_max_bytes = 8e6; /* the conv output alone needs 67 MB */
+    struct net_options opt = test_net_options();
+    opt.max_bytes = 8e6; /* the conv output alone needs 67 MB */
     test_capture_begin();
-    struct net *net = net_parse(p, 0, 1);
+    struct net *net = net_parse(p, 0, 1, &opt);
     const char *err = test_capture_end();
     CHECK(net == NULL);
     char want[600];
     snprintf(want, sizeof want, "%s:5: error: [convolutional]: layer 0 output 512 x 512 x 64 (batch 1) needs", p);
     CHECK_CONTAINS(err, want);
     CHECK_CONTAINS(err, "over the memory budget");
-    net_max_bytes = 200e6;
-    net = net_parse(p, 0, 1);
+    opt.max_bytes = 200e6;
+    net = net_parse(p, 0, 1, &opt);
     CHECK(net != NULL);
     net_free(net);
-    net_max_bytes = saved;
 }
 
 /* Fuzz finding (tests/fuzz/regress/cfg/maxpool_empty_window.cfg): with padding/2 >= size a
@@ -171,7 +171,7 @@ TEST(hostile_maxpool_window_in_padding)
     const char *p = write_tmp("hostile_pad.cfg", "[net]\nbatch=2\nsubdivisions=1\nwidth=3\nheight=2\nchannels=1\n"
                                                  "[convolutional]\nfilters=1\nsize=1\nactivation=linear\n"
                                                  "[maxpool]\nsize=1\nstride=1\npadding=2\n");
-    struct net *net = net_parse(p, 1, 1);
+    struct net *net = net_parse(p, 1, 1, TEST_QUIET);
     CHECK(net != NULL);
     if (!net) return;
     struct layer *mp = net->layers[1], *cv = net->layers[0];
@@ -190,7 +190,7 @@ TEST(hostile_maxpool_window_in_padding)
  * must equal stb's own conversion for every (file channels, requested channels) pair. */
 #include <stb/stb_image.h>
 
-#include "image.h"
+#include "data/image.h"
 
 TEST(hostile_image_channel_conversion_matches_stb)
 {

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
+#include "data/draw.h"
+#include "data/image.h"
 #include "test.h"
 
 static const char *tmp_path(const char *name)

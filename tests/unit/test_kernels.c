@@ -1,9 +1,9 @@
 /*
- * test_kernels.c — the numeric kernels: activations (src/activation.c), GEMM (src/gemm.c) and
+ * test_kernels.c — the numeric kernels: activations (src/core/activation.c), GEMM (src/core/gemm.c) and
  * im2col/col2im (src/im2col.c).
  *
  * References are written independently in double: activations from the spec table of
- * cfg.md §10 using libm's tanh/expm1/log1p (not the float forms the implementation uses),
+ * docs/behaviour/cfg.md §10 using libm's tanh/expm1/log1p (not the float forms the implementation uses),
  * derivatives by central finite differences, convolution by a direct 6-deep loop, im2col by a
  * per-element bounds-checked gather, and col2im through the adjoint identity
  * <im2col(x), y> = <x, col2im(y)>.
@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activation.h"
-#include "gemm.h"
-#include "im2col.h"
+#include "core/activation.h"
+#include "core/gemm.h"
+#include "core/im2col.h"
 #include "test.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* helpers                                                                               */
@@ -316,7 +316,7 @@ TEST(kernels_activation_backward_scales_delta)
     CHECK(fabs(dg - act_grad1(ACT_GELU, 1.0f, 1.0f)) > 1e-3);
 }
 
-/* At the kinks the derivative is a convention; these are the spec's (cfg.md §10), with the
+/* At the kinks the derivative is a convention; these are the spec's (docs/behaviour/cfg.md §10), with the
  * value taken from y exactly at the breakpoint (x for hard_mish). */
 TEST(kernels_activation_backward_kink_conventions)
 {

@@ -1,7 +1,7 @@
 /* test_labels.c — label path rule and label-line parsing (labels.c). */
 #include <stdlib.h>
 
-#include "labels.h"
+#include "data/labels.h"
 #include "test.h"
 
 TEST(labels_path_rules)

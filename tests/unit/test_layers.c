@@ -8,25 +8,30 @@
 #include <stdlib.h>
 
 #include "darknet.h"
-#include "layer_conv.h"
-#include "layer_yolo.h"
-#include "winograd.h"
-#include "network.h"
+#include "layers/layer_conv.h"
+#include "layers/layer_yolo.h"
+#include "core/winograd.h"
+#include "layers/network.h"
 #include "test.h"
-#include "util.h"
+#include "test_net.h"
+#include "core/util.h"
 
-static struct net *net_from_text_mode(const char *name, const char *text, int train)
+static struct net *net_from_text_opts(const char *name, const char *text, int train, const struct net_options *o)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
-    dn_quiet = 1;
-    struct net *net = net_parse(path, train, 7);
-    dn_quiet = 0;
+    struct net *net = net_parse(path, train, 7, o);
     if (net && !train) net_prepare_inference(net);
     return net;
+}
+
+static struct net *net_from_text_mode(const char *name, const char *text, int train)
+{
+    struct net_options qo = test_net_options();
+    return net_from_text_opts(name, text, train, &qo);
 }
 
 static struct net *net_from_text(const char *name, const char *text)
@@ -181,7 +186,7 @@ TEST(layers_conv_vs_direct)
     }
 }
 
-/* The Winograd F(2x2,3x3) inference path (forced on with conv_wino_min_pixels = 0) against
+/* The Winograd F(2x2,3x3) inference path (forced on with net_options.wino_min_pixels = 0) against
  * the direct convolution: odd and even planes (tiles clipped at the right and bottom edges),
  * one channel, many channels, BN and bias; a multi-scale resize keeps it right. With the
  * threshold at INT_MAX the same layers take im2col and the workspace is the columns' size. */
@@ -192,16 +197,16 @@ TEST(layers_conv_winograd_vs_direct)
     } cases[] = {{1, 5, 5, 1, 0}, {3, 9, 7, 5, 1}, {17, 8, 11, 6, 1}, {2, 1, 1, 3, 0}, {32, 13, 13, 16, 1},
                  {4, 2, 9, 4, 0}};
     unsigned long long seed = 7;
-    int saved = conv_wino_min_pixels;
+    struct net_options opt = test_net_options();
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         for (int mode = 0; mode < 2; mode++) {
-            conv_wino_min_pixels = mode == 0 ? 0 : INT_MAX;
+            opt.wino_min_pixels = mode == 0 ? 0 : INT_MAX;
             char text[512];
             snprintf(text, sizeof text,
                      "[net]\nwidth=%d\nheight=%d\nchannels=%d\n[convolutional]\nfilters=%d\nsize=3\nstride=1\n"
                      "pad=1\nbatch_normalize=%d\nactivation=leaky\n",
                      cases[t].w, cases[t].h, cases[t].c, cases[t].n, cases[t].bn);
-            struct net *net = net_from_text("w.cfg", text);
+            struct net *net = net_from_text_opts("w.cfg", text, 0, &opt);
             CHECK(net != NULL);
             if (!net) break;
             struct layer *l = net->layers[0];
@@ -231,7 +236,6 @@ TEST(layers_conv_winograd_vs_direct)
             net_free(net);
         }
     }
-    conv_wino_min_pixels = saved;
 }
 
 static float logit(float p) { return logf(p / (1 - p)); }

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "data/data.h"
 #include "data_fixture.h"
-#include "loader.h"
+#include "data/loader.h"
 #include "test.h"
 
 /* A list of 6 good images (3 rectangles each, one without a label file) and one junk file. */

@@ -1,6 +1,6 @@
 /*
  * test_map.c — AP / mAP (map.c) on hand-worked examples. Every expected number is derived in
- * the comments from the spec's definitions (data_and_eval.md §7), not from running the code.
+ * the comments from the spec's definitions (docs/behaviour/data_and_eval.md §7), not from running the code.
  *
  * Geometry used throughout: truth and detection boxes have the same size and y, so
  * IoU = (w - dx) / (w + dx) for a horizontal shift dx. With w = 0.2:
@@ -11,8 +11,8 @@
  */
 #include <stdlib.h>
 
-#include "box.h"
-#include "map.h"
+#include "core/box.h"
+#include "eval/map.h"
 #include "test.h"
 
 enum { MAXC = 4 };

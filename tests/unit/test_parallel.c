@@ -1,13 +1,13 @@
 /*
- * test_parallel.c — the par_for pool (src/parallel.c) and the kernels that use it: every index
+ * test_parallel.c — the par_for pool (src/core/parallel.c) and the kernels that use it: every index
  * visited exactly once for any thread count and chunk size, nested calls run serially, and
  * im2col/col2im give bitwise the same result with 1 and with several threads.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "im2col.h"
-#include "parallel.h"
+#include "core/im2col.h"
+#include "core/parallel.h"
 #include "test.h"
 
 struct visit {

@@ -1,12 +1,12 @@
-/* test_train.c — the trainer's pure pieces: learning-rate policies (training.md §3), checkpoint
+/* test_train.c — the trainer's pure pieces: learning-rate policies (docs/behaviour/training.md §3), checkpoint
  * schedule (§6), multi-scale sizes (§8), checkpoint base names. Expected values are worked by
  * hand from the spec's formulas in the comments. */
 #include <math.h>
 #include <string.h>
 
-#include "network.h"
+#include "layers/network.h"
 #include "test.h"
-#include "train.h"
+#include "train/train.h"
 
 static struct net_params hp_base(enum lr_policy p)
 {

@@ -4,10 +4,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "network.h"
+#include "layers/network.h"
 #include "test.h"
-#include "util.h"
-#include "weights.h"
+#include "test_net.h"
+#include "core/util.h"
+#include "layers/weights.h"
 
 static const char *tmp_path(const char *name)
 {
@@ -26,16 +27,14 @@ static char *slurp(const char *path, size_t *n)
 
 TEST(weights_round_trip_bit_exact)
 {
-    struct net *a = net_parse("tests/data/tiny.cfg", 0, 11);
-    struct net *b = net_parse("tests/data/tiny.cfg", 0, 99);
+    struct net *a = net_parse("tests/data/tiny.cfg", 0, 11, TEST_QUIET);
+    struct net *b = net_parse("tests/data/tiny.cfg", 0, 99, TEST_QUIET);
     CHECK(a && b);
     if (!a || !b) return;
     a->seen = 123456789012ull;
-    dn_quiet = 1;
     CHECK_EQ_INT(weights_save(a, tmp_path("a.weights")), 0);
     CHECK_EQ_INT(weights_load(b, tmp_path("a.weights"), 0), 0);
     CHECK_EQ_INT(weights_save(b, tmp_path("b.weights")), 0);
-    dn_quiet = 0;
     size_t na, nb;
     char *ba = slurp(tmp_path("a.weights"), &na), *bb = slurp(tmp_path("b.weights"), &nb);
     CHECK_EQ_INT(na, 20 + 4 * weights_count(a));
@@ -54,11 +53,10 @@ TEST(weights_round_trip_bit_exact)
 /* A 0.1.0 file has a 32-bit seen (16-byte header); the body must load identically. */
 TEST(weights_header_versions)
 {
-    struct net *a = net_parse("tests/data/tiny.cfg", 0, 5);
-    struct net *b = net_parse("tests/data/tiny.cfg", 0, 6);
+    struct net *a = net_parse("tests/data/tiny.cfg", 0, 5, TEST_QUIET);
+    struct net *b = net_parse("tests/data/tiny.cfg", 0, 6, TEST_QUIET);
     CHECK(a && b);
     if (!a || !b) return;
-    dn_quiet = 1;
     weights_save(a, tmp_path("v2.weights"));
     size_t n;
     char *body = slurp(tmp_path("v2.weights"), &n);
@@ -87,7 +85,6 @@ TEST(weights_header_versions)
     fwrite(again, 1, n2, f);
     fclose(f);
     CHECK_EQ_INT(weights_load(b, tmp_path("v10.weights"), 0), 0);
-    dn_quiet = 0;
     free(body);
     free(again);
     net_free(a);
@@ -107,10 +104,9 @@ static void write_prefix(const char *src, const char *dst, size_t keep, int extr
 
 TEST(weights_bad_files)
 {
-    struct net *a = net_parse("tests/data/tiny.cfg", 0, 5);
+    struct net *a = net_parse("tests/data/tiny.cfg", 0, 5, TEST_QUIET);
     CHECK(a != NULL);
     if (!a) return;
-    dn_quiet = 1;
     weights_save(a, tmp_path("ok.weights"));
     /* conv0 has 248 floats: 20 + 4*248 = 1012 bytes; stopping 4 bytes into conv2's biases */
     write_prefix(tmp_path("ok.weights"), tmp_path("t1.weights"), 1016, 0);
@@ -149,21 +145,18 @@ TEST(weights_bad_files)
     CHECK_EQ_INT(weights_load(a, tmp_path("nan.weights"), 0), -1);
     err = test_capture_end();
     CHECK_CONTAINS(err, "nan.weights: error: layer 0 (convolutional) scales[2] is not finite");
-    dn_quiet = 0;
     net_free(a);
 }
 
 TEST(weights_save_failure_keeps_previous)
 {
-    struct net *a = net_parse("tests/data/tiny.cfg", 0, 5);
+    struct net *a = net_parse("tests/data/tiny.cfg", 0, 5, TEST_QUIET);
     CHECK(a != NULL);
     if (!a) return;
-    dn_quiet = 1;
     test_capture_begin();
     int rc = weights_save(a, "/nonexistent-dir/x.weights");
     const char *err = test_capture_end();
     CHECK_EQ_INT(rc, -1);
     CHECK_CONTAINS(err, "/nonexistent-dir/x.weights.tmp");
-    dn_quiet = 0;
     net_free(a);
 }

@@ -1,8 +1,8 @@
 /*
- * test_yolo_train.c — [yolo] training: deltas at every site of yolo_layer.md §4-§7 on
+ * test_yolo_train.c — [yolo] training: deltas at every site of docs/behaviour/yolo_layer.md §4-§7 on
  * hand-built cases (one truth, known logits, a 2x2 grid), the IoU-family box gradient against
  * finite differences of the spec's similarity functions, finite differences of the explicit
- * loss through the whole layer (stock and focal), the focal options (spec focal.md) and their
+ * loss through the whole layer (stock and focal), the focal options (docs/focal.md) and their
  * cfg diagnostics and obj_prior. (The focal/stock cost ratio is measured by `make bench`, not here.)
  *
  * Geometry of the hand cases: [net] 8x8 -> [maxpool] 4/4 -> [yolo] on a 2x2 grid; anchors
@@ -15,13 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "box.h"
-#include "focal.h"
-#include "layer_yolo.h"
-#include "network.h"
+#include "core/box.h"
+#include "loss/focal.h"
+#include "layers/layer_yolo.h"
+#include "layers/network.h"
 #include "test.h"
-#include "util.h"
-#include "yolo_loss.h"
+#include "test_net.h"
+#include "core/util.h"
+#include "loss/iou_grad.h"
 
 enum { C = 2, NS = 3, HW = 4, PL = C + 5, OUTS = NS * PL * HW, MAXB = 4 };
 
@@ -39,9 +40,8 @@ static struct net *ynet_batch(const char *name, const char *extra, int batch, in
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
-    dn_quiet = 1;
-    struct net *net = net_parse(path, train, 7);
-    dn_quiet = 0;
+    struct net_options qo = test_net_options();
+    struct net *net = net_parse(path, train, 7, &qo);
     return net;
 }
 
@@ -56,9 +56,7 @@ static struct layer *yrun(struct net *net, const float *in, const float *truth)
     struct layer *l = net->layers[1];
     struct net_state st = {.net = net, .input = in, .workspace = net->workspace, .train = 1,
                            .truth = truth, .max_boxes = MAXB};
-    dn_quiet = 1;
     l->ops->forward(l, &st);
-    dn_quiet = 0;
     return l;
 }
 
@@ -592,9 +590,8 @@ TEST(yolo_obj_prior)
                "focal_loss=1\nobj_prior=0.01\n",
             OUTS / HW, C);
     fclose(f);
-    dn_quiet = 1;
-    struct net *net = net_parse(path, 1, 3);
-    dn_quiet = 0;
+    struct net_options qo = test_net_options();
+    struct net *net = net_parse(path, 1, 3, &qo);
     CHECK(net != NULL);
     if (!net) return;
     CHECK_EQ_INT(yolo_apply_obj_prior(net, 1), 0);
@@ -654,7 +651,7 @@ TEST(yolo_focal_shipped_cfgs)
     static const char *const cfgs[] = {"cfg/yolov4-focal.cfg", "cfg/yolov4-tiny-focal.cfg"};
     for (int i = 0; i < 2; i++) {
         test_capture_begin();
-        struct net *net = net_parse(cfgs[i], 0, 1);
+        struct net *net = net_parse(cfgs[i], 0, 1, TEST_QUIET);
         const char *err = test_capture_end();
         CHECK(net != NULL);
         CHECK(strstr(err, "warning") == NULL && strstr(err, "error") == NULL);
