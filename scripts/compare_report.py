@@ -11,12 +11,18 @@ Statistics, per variant over the seeds that finished:
 - mAP@0.50, mAP@0.50:0.95, AP small, precision, recall, F1: from map.json (values 0..1, shown
   in %; precision/recall/F1 are at the map command's -thresh);
 - final box/obj/cls loss: mean of the CSV's last 10% of rows (at least one row) per run;
-- each as mean ± sample std (n-1); with one seed the std is undefined: "± n/a" (null in JSON);
+- each as mean ± sample std (n-1); with one seed the std is undefined (null in JSON): the plain
+  value, and the report says "1 seed: no spread" once;
 - Δ mAP@0.50 vs the variant named `stock`: per seed difference (variant − stock) over the seeds
   both finished, mean ± sample std, in percentage points (paired, since runs share seed and data),
-  and its 95% confidence interval (Student t with n−1 degrees of freedom; n/a for one seed).
+  and its 95% confidence interval (Student t with n−1 degrees of freedom; n/a for one seed, and
+  no CI column when no variant has two).
+- obj loss (and avg loss in losses.png) is each variant's own objectness loss (BCE or focal):
+  labelled not comparable between variants when a focal variant is present.
+- pr.png: pr_points() of each map.json curve, both ends kept (first detection to last).
 
-Importable: build(dir, plots=True) -> report dict; also mean_std, read_csv, final_losses.
+Importable: build(dir, plots=True) -> report dict; also mean_std, read_csv, final_losses, pr_points,
+and the figures (losses_figure, map50_figure, pr_figure of collect(dir)[1]).
 """
 import csv
 import glob
@@ -31,6 +37,7 @@ CSV_COLUMNS = ('iteration', 'images', 'loss', 'avg_loss', 'box_loss', 'obj_loss'
 LOSS_TERMS = ('box_loss', 'obj_loss', 'cls_loss')
 MAP_METRICS = ('map50', 'map50_95', 'ap_small', 'precision', 'recall', 'f1')
 FINAL_FRACTION = 0.10
+PR_MAX_POINTS = 2000           # per curve in pr.png
 STOCK = 'stock'
 # (key, column title, scale, decimals) for the table
 TABLE = (('map50', 'mAP@0.50 %', 100, 2), ('delta_map50', 'Δ mAP@0.50 vs stock (pts)', 100, 2),
@@ -197,19 +204,37 @@ def summarise(variants):
 
 
 def fmt(ms, scale, decimals, signed=False):
+    """'mean ± std'; the plain value when there is no spread (one seed)."""
     if ms['n'] == 0 or ms['mean'] is None:
         return 'n/a'
     f = '%+.*f' if signed else '%.*f'
     s = f % (decimals, ms['mean'] * scale)
-    return s + (' ± n/a' if ms['std'] is None else ' ± %.*f' % (decimals, ms['std'] * scale))
+    return s if ms['std'] is None else s + ' ± %.*f' % (decimals, ms['std'] * scale)
+
+
+def has_ci(rows):
+    return any(r['delta_map50'].get('ci95') is not None for r in rows)
+
+
+def spread_note(rows):
+    """How to read the cells: '1 seed: no spread' (once) when no variant has two seeds."""
+    ns = [r['n_seeds'] for r in rows if r['n_seeds']]
+    if not ns or max(ns) == 1:
+        return '1 seed: no spread. Each cell is the value of that seed.'
+    if min(ns) == 1:
+        return ('Each cell: mean ± sample std (n−1) over the seeds that finished; a cell without ± '
+                'has 1 seed: no spread.')
+    return 'Each cell: mean ± sample std (n−1) over the seeds that finished.'
 
 
 def table_lines(rows):
-    head = ['variant', 'seeds'] + [t[1] for t in TABLE]
+    """The table; without the Δ 95% CI column when no variant has one (fewer than 2 seeds)."""
+    table = [t for t in TABLE if t[0] != 'delta_ci' or has_ci(rows)]
+    head = ['variant', 'seeds'] + [t[1] for t in table]
     body = []
     for r in rows:
         cells = [r['variant'], str(r['n_seeds'])]
-        for key, _title, scale, dec in TABLE:
+        for key, _title, scale, dec in table:
             if key in ('delta_map50', 'delta_ci') and r['variant'] == STOCK:
                 cells.append('—')
             elif key == 'delta_ci':
@@ -308,16 +333,94 @@ def pr_envelope(curve, grid):
     return out[::-1]
 
 
-def write_plots(variants, plot_dir):
+def pr_points(curve, max_points=PR_MAX_POINTS):
+    """map.json pr_curve (one point per ranked detection, best score first, or a thinned list of
+    them) -> (recall, precision) to draw with drawstyle 'steps-pre': the interpolated precision
+    (max precision at recall >= r) at each recall where it changes, so nothing is lost where
+    precision changes; both ends kept: the first point is at the first detection's recall with
+    the highest precision, the last is the last detection (recall, precision). Beyond
+    MAX_POINTS, thinned evenly in recall, the first and last points kept."""
+    rec = [float(r) for r in curve.get('recall') or []]
+    prec = [float(p) for p in curve.get('precision') or []]
+    n = min(len(rec), len(prec))
+    if n == 0:
+        return [], []
+    env, best = [0.0] * n, -1.0
+    for i in range(n - 1, -1, -1):
+        best = max(best, prec[i])
+        env[i] = best
+    # at each recall, its first rank holds the interpolated precision of that recall
+    xs, ys = [], []
+    for i in range(n):
+        if i == 0 or rec[i] > rec[i - 1]:
+            if len(xs) > 1 and ys[-1] == env[i]:
+                xs[-1] = rec[i]          # steps-pre: the same level goes on to this recall
+            else:
+                xs.append(rec[i])
+                ys.append(env[i])
+    if prec[-1] < ys[-1]:                # the detections after the last true positive
+        xs.append(rec[-1])
+        ys.append(prec[-1])
+    if len(xs) > max_points:
+        lo, hi, m = xs[0], xs[-1], max_points - 2
+        keep, j = [0], 1
+        for k in range(1, m + 1):
+            t = lo + (hi - lo) * k / (m + 1)
+            while j < len(xs) - 1 and xs[j] < t:
+                j += 1
+            if j < len(xs) - 1 and j != keep[-1]:
+                keep.append(j)
+        keep.append(len(xs) - 1)
+        xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
+    return xs, ys
+
+
+def pr_at(xs, ys, r):
+    """Interpolated precision at recall r of pr_points output (None past its last recall)."""
+    if not xs or r > xs[-1]:
+        return None
+    lo, hi = 0, len(xs) - 1
+    while lo < hi:                       # first point with recall >= r
+        mid = (lo + hi) // 2
+        if xs[mid] >= r:
+            hi = mid
+        else:
+            lo = mid + 1
+    return ys[lo]
+
+
+def pr_head_lost(mapd):
+    """Recall of the curve's first point when it is past the first detection (a curve thinned
+    without its high-precision end), else None."""
+    rec = (mapd.get('pr_curve') or {}).get('recall') or []
+    truths = mapd.get('truths') or 0
+    if rec and truths and rec[0] > 1.5 / truths:
+        return rec[0]
+    return None
+
+
+def _pyplot():
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    os.makedirs(plot_dir, exist_ok=True)
+    return plt
+
+
+def obj_loss_differs(variants):
+    """True when the variants' objectness losses are different functions (any focal variant
+    next to another variant): their obj_loss and avg_loss values cannot be compared."""
+    return len(variants) > 1 and any(not name.startswith(STOCK) for name, _slug, _runs in variants)
+
+
+NOT_COMPARABLE = 'not comparable between variants: BCE (stock) vs focal loss value'
+
+
+def losses_figure(variants):
+    """losses.png: one panel per term (avg, box, obj, cls), mean over seeds with min-max band."""
+    plt = _pyplot()
     colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     done = [(name, [r for r in runs if r['csv']]) for name, _slug, runs in variants]
-    paths = {}
-
-    # losses: one subplot per term, mean over seeds with min-max band
+    differs = obj_loss_differs(variants)
     terms = ('avg_loss',) + LOSS_TERMS
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     for ax, term in zip(axes.flat, terms):
@@ -334,7 +437,10 @@ def write_plots(variants, plot_dir):
             ax.fill_between(its, [min(x) for x in cols], [max(x) for x in cols], color=c, alpha=0.2)
             if all(v > 0 for v in mean):
                 ax.set_yscale('log')
-        ax.set_title(term + ('' if term == 'avg_loss' else ' (moving average)'))
+        title = term + ('' if term == 'avg_loss' else ' (moving average)')
+        if differs and term in ('avg_loss', 'obj_loss'):
+            title += '\n' + NOT_COMPARABLE
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel('iteration')
         ax.set_ylabel('loss')
         ax.grid(alpha=0.3)
@@ -344,15 +450,19 @@ def write_plots(variants, plot_dir):
             ax.text(0.5, 0.5, 'no data', ha='center', transform=ax.transAxes)
     fig.suptitle('Training loss terms: mean over seeds, band = min–max')
     fig.tight_layout()
-    paths['losses'] = os.path.join(plot_dir, 'losses.png')
-    fig.savefig(paths['losses'], dpi=90)
-    plt.close(fig)
+    return fig
 
-    # mAP@0.50 during training (CSV map50 column)
+
+def map50_figure(variants):
+    """map50.png: mAP@0.50 during training (CSV map50 column), mean over seeds, min-max band."""
+    plt = _pyplot()
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     fig, ax = plt.subplots(figsize=(8, 5))
-    for k, (name, runs) in enumerate(done):
+    for k, (name, _slug, runs) in enumerate(variants):
         by_it = {}
         for r in runs:
+            if not r['csv']:
+                continue
             for i, v in zip(r['csv'].get('iteration') or [], r['csv'].get('map50') or []):
                 if i is not None and v is not None:
                     by_it.setdefault(int(i), []).append(v)
@@ -372,24 +482,34 @@ def write_plots(variants, plot_dir):
     else:
         ax.text(0.5, 0.5, 'no mAP points in the training logs', ha='center', transform=ax.transAxes)
     fig.tight_layout()
-    paths['map50'] = os.path.join(plot_dir, 'map50.png')
-    fig.savefig(paths['map50'], dpi=90)
-    plt.close(fig)
+    return fig
 
-    # precision-recall of the final weights (map.json pr_curve)
-    grid = [i / 100 for i in range(101)]
+
+def pr_figure(variants):
+    """pr.png: precision-recall of the final weights (map.json pr_curve, pr_points). One seed: its
+    curve, both ends kept. Several: each seed's curve thin, and in bold the mean over seeds on
+    the recalls every seed reaches."""
+    plt = _pyplot()
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     fig, ax = plt.subplots(figsize=(7, 6))
     for k, (name, _slug, runs) in enumerate(variants):
-        curves = [pr_envelope(r['map'].get('pr_curve') or {}, grid) for r in runs if r['map']]
+        curves = [pr_points(r['map'].get('pr_curve') or {}) for r in runs if r['map']]
+        curves = [c for c in curves if c[0]]
         if not curves:
             continue
-        cols = list(zip(*curves))
         c = colours[k % len(colours)]
-        ax.plot(grid, [sum(x) / len(x) for x in cols], color=c, label='%s (n=%d)' % (name, len(curves)))
-        if len(curves) > 1:
-            ax.fill_between(grid, [min(x) for x in cols], [max(x) for x in cols], color=c, alpha=0.15)
+        label = '%s (n=%d)' % (name, len(curves))
+        if len(curves) == 1:
+            ax.plot(*curves[0], color=c, drawstyle='steps-pre', label=label)
+            continue
+        for xs, ys in curves:
+            ax.plot(xs, ys, color=c, drawstyle='steps-pre', lw=0.7, alpha=0.4)
+        lo, hi = min(xs[0] for xs, _ in curves), min(xs[-1] for xs, _ in curves)
+        grid = sorted({x for xs, _ in curves for x in xs if lo <= x <= hi})
+        mean = [sum(pr_at(xs, ys, r) for xs, ys in curves) / len(curves) for r in grid]
+        ax.plot(grid, mean, color=c, drawstyle='steps-pre', lw=2, label=label + ', mean; thin: each seed')
     ax.set_title('Precision–recall at IoU 0.50, all classes pooled\n'
-                 '(interpolated precision, mean over seeds, band = min–max)')
+                 '(interpolated precision, first to last detection)')
     ax.set_xlabel('recall')
     ax.set_ylabel('precision')
     ax.set_xlim(0, 1)
@@ -400,9 +520,19 @@ def write_plots(variants, plot_dir):
     else:
         ax.text(0.5, 0.5, 'no finished runs', ha='center', transform=ax.transAxes)
     fig.tight_layout()
-    paths['pr'] = os.path.join(plot_dir, 'pr.png')
-    fig.savefig(paths['pr'], dpi=90)
-    plt.close(fig)
+    return fig
+
+
+def write_plots(variants, plot_dir):
+    """DIR/plots/{losses,map50,pr}.png -> {name: path}."""
+    plt = _pyplot()
+    os.makedirs(plot_dir, exist_ok=True)
+    paths = {}
+    for key, make in (('losses', losses_figure), ('map50', map50_figure), ('pr', pr_figure)):
+        fig = make(variants)
+        paths[key] = os.path.join(plot_dir, key + '.png')
+        fig.savefig(paths[key], dpi=90)
+        plt.close(fig)
     return paths
 
 
@@ -428,13 +558,22 @@ def build(out_dir, plots=True, quiet=False):
                      ','.join(str(s) for s in cfg.get('seeds') or []), cfg.get('darknet')))
         md.append('')
     md += lines
-    md += ['', 'Each cell: mean ± sample std (n−1) over the seeds that finished ("± n/a": one seed). '
-           'mAP/AP from `detector map` on the final weights (IoU 0.50, area under the curve); '
-           'P/R/F1 at the map confidence threshold; losses = mean of the last %d%% of training '
-           'iterations of each run. Δ = per-seed paired difference to `stock`, percentage points, with '
-           'its 95%% confidence interval (Student t, n−1 dof): an interval that contains 0 means '
-           'the seeds do not separate the variant from stock.'
-           % int(FINAL_FRACTION * 100)]
+    note = [spread_note(rows) + ' mAP/AP from `detector map` on the final weights (IoU 0.50, area '
+            'under the curve); P/R/F1 at the map confidence threshold; losses = mean of the last %d%% '
+            'of training iterations of each run. Δ = per-seed paired difference to `stock`, '
+            'percentage points' % int(FINAL_FRACTION * 100)]
+    if has_ci(rows):
+        note[0] += (', with its 95% confidence interval (Student t, n−1 dof): an interval that '
+                    'contains 0 means the seeds do not separate the variant from stock.')
+    else:
+        note[0] += '.'
+    if obj_loss_differs(variants):
+        note += ['', '**obj loss: ' + NOT_COMPARABLE + '.** Each variant reports its own objectness '
+                 'loss: binary cross-entropy for `stock`, the focal loss (with its α, γ) for `focal` '
+                 'variants, which is much smaller by design (it down-weights the many easy '
+                 'negatives). The same holds for avg loss in `losses.png`. Compare box loss, cls loss '
+                 'and mAP across variants; obj loss only within one variant (its trend).']
+    md += [''] + note
     md += ['', '## Per-class AP@0.50 (%, mean over seeds)', ''] + class_table(variants)
     md += ['', '## Runs', ''] + run_table(variants)
     if failed:
@@ -443,7 +582,21 @@ def build(out_dir, plots=True, quiet=False):
                for f in failed]
     if plot_paths:
         md += ['', '## Plots', '']
-        md += ['![%s](%s)' % (k, os.path.relpath(v, out_dir)) for k, v in plot_paths.items()]
+        for k, v in plot_paths.items():
+            md.append('![%s](%s)' % (k, os.path.relpath(v, out_dir)))
+            if k == 'losses' and obj_loss_differs(variants):
+                md += ['', '`losses.png`: the avg_loss and obj_loss panels are ' + NOT_COMPARABLE
+                       + '; box_loss and cls_loss are the same function in every variant.', '']
+            if k == 'pr':
+                for name, _slug, runs in variants:
+                    for r in runs:
+                        head = pr_head_lost(r['map'] or {})
+                        if head is not None:
+                            md += ['', '`pr.png`: %s seed %s: the curve in map.json starts at recall '
+                                   '%.3f, not at the first detection (%d points for %s detections): '
+                                   'its high-precision end is missing.'
+                                   % (name, r['seed'], head, len(r['map']['pr_curve']['recall']),
+                                      r['map'].get('detections', '?')), '']
     with open(os.path.join(out_dir, 'report.md'), 'w') as f:
         f.write('\n'.join(md) + '\n')
     with open(os.path.join(out_dir, 'report.json'), 'w') as f:
@@ -451,6 +604,8 @@ def build(out_dir, plots=True, quiet=False):
         f.write('\n')
     if not quiet:
         print('\n'.join(lines))
+        if spread_note(rows).startswith('1 seed'):
+            print('1 seed: no spread')
         for f in failed:
             print('incomplete: %s seed %s: %s' % (f['variant'], f['seed'],
                                                   f['error'] or f['status'] or 'no map.json'))

@@ -64,6 +64,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cfg_count  # noqa: E402
 
+# Sample files of Debian's darknet package (data/dog.jpg, ...): the copy scripts/deps.sh unpacks
+# into build/debian-darknet (DN_DARKNET_SHARE), else the installed package's own directory.
+SYSTEM_DARKNET_SHARE = '/usr/share/darknet'
+
+
+def darknet_share(env=None, fallback=SYSTEM_DARKNET_SHARE):
+    """Directory holding data/dog.jpg: $DN_DARKNET_SHARE or <repo>/build/debian-darknet when it
+    has the images, else FALLBACK (the package installed); the first one if neither has them."""
+    env = os.environ if env is None else env
+    local = env.get('DN_DARKNET_SHARE') or os.path.join(os.path.dirname(HERE), 'build', 'debian-darknet')
+    for d in (local, fallback):
+        if os.path.isfile(os.path.join(d, 'data', 'dog.jpg')):
+            return d
+    return local
+
 # Bounds on max|d|/max|ref| per field. Measured (engine vs OpenCV, eps compensated, seed 1,
 # dog.jpg): 3.1e-7..5.8e-7 for all six cfgs, 24 to 175 layers, also with FAST=1 (-ffast-math);
 # a float64 numpy forward vs OpenCV gives the same 1e-7..3e-7, so float accumulation over 160
@@ -447,7 +462,7 @@ def load_blob(image, W, H):
     import cv2
     img = cv2.imread(image, cv2.IMREAD_COLOR)
     if img is None:
-        raise SystemExit(f'cannot read image {image}')
+        raise SystemExit(f'cannot read image {image} (darknet sample images: scripts/deps.sh)')
     img = cv2.resize(img, (W, H), interpolation=cv2.INTER_LINEAR)
     rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
@@ -627,7 +642,8 @@ def main(argv=None, Network=None):
     ap.add_argument('--darknet', default='./darknet', help='our CLI binary (for `init`)')
     ap.add_argument('--lib', default=None, help='libdarknet.so (default: DN_LIB or repo root)')
     ap.add_argument('--cfg', action='append', required=True, help='CFG or CFG:TOL; repeatable')
-    ap.add_argument('--image', default='/usr/share/darknet/data/dog.jpg')
+    ap.add_argument('--image', default=os.path.join(darknet_share(), 'data', 'dog.jpg'),
+                    help='default: data/dog.jpg of the darknet sample files (scripts/deps.sh)')
     ap.add_argument('--tol', type=float, default=None,
                     help=f'max|d|/max|ref| bound (default {TIGHT_TOL:g} for <= 40 layers, '
                          f'{DEEP_TOL:g} beyond)')
@@ -651,6 +667,7 @@ def main(argv=None, Network=None):
     if args.weights is None and not os.path.exists(args.darknet):
         print(f'darknet binary not found: {args.darknet}')
     rep = Report()
+    print(f'image: {args.image}')
     for spec in args.cfg:
         cfg, tol = spec, args.tol
         if ':' in spec and not os.path.exists(spec):

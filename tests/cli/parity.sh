@@ -17,7 +17,15 @@ if ! "$PY" -c 'import cv2, numpy' 2>/dev/null; then
     exit 1
 fi
 cd "$ROOT"
-"$PY" scripts/parity_opencv.py --darknet "$BIN" --lib "$LIB" --seed 1 \
+# the photo: data/dog.jpg of Debian's darknet sample files, which scripts/deps.sh unpacks into
+# build/debian-darknet (the package itself need not be installed)
+IMG=$("$PY" -c 'import sys; sys.path.insert(0, "scripts"); import parity_opencv as p; print(p.darknet_share())')/data/dog.jpg
+if [ ! -f "$IMG" ]; then
+    echo "FAIL sample image $IMG missing (scripts/deps.sh puts it there)"
+    echo "parity: 0 passed, 1 failed"
+    exit 1
+fi
+"$PY" scripts/parity_opencv.py --image "$IMG" --darknet "$BIN" --lib "$LIB" --seed 1 \
     --cfg "cfg/yolov3-tiny.cfg:$TIGHT" \
     --cfg "cfg/yolov4-tiny.cfg:$TIGHT" \
     --cfg "cfg/yolov4.cfg:$DEEP"

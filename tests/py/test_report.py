@@ -126,8 +126,11 @@ class ReportTest(unittest.TestCase):
         self.assertIn('+6.00 ± 1.41', g2)
         self.assertIn('[-6.71, +18.71]', g2)
         g0 = next(l for l in md.splitlines() if l.startswith('| focal_g0 '))
-        self.assertIn('41.00 ± n/a', g0)
-        self.assertIn('+1.00 ± n/a', g0)
+        self.assertIn('| 41.00 ', g0)                        # one seed: the plain value
+        self.assertIn('| +1.00 ', g0)
+        self.assertNotIn('±', g0)
+        self.assertNotIn('± n/a', md)
+        self.assertIn('a cell without ± has 1 seed: no spread', md)
         self.assertIn('focal_g0 seed 2', md)                 # listed as incomplete
         c1 = next(l for l in md.splitlines() if l.startswith('| 1 c1 '))
         self.assertEqual([c.strip() for c in c1.split('|')[2:-1]], ['60.00', 'n/a', 'n/a'])
@@ -165,6 +168,206 @@ class ReportTest(unittest.TestCase):
         self.assertEqual([v['variant'] for v in js['variants']], ['focal:g=2', 'stock'])
         self.assertEqual(js['variants'][0]['n_seeds'], 2)       # seed 3 is not in the manifest
         self.assertMS(js['variants'][0]['delta_map50'], 0.06, math.sqrt(2 * 0.01 ** 2), 2)
+
+
+def ranked_curve(n_det, truths, seed=1):
+    """The pr_curve of N_DET ranked detections (one point each, as from a map command that keeps
+    every rank): hits get rarer down the ranking; the first detection is a hit."""
+    import random
+    rng = random.Random(seed)
+    tp = fp = 0
+    rec, prec = [], []
+    for k in range(n_det):
+        if tp < truths and (k == 0 or rng.random() < 0.98 * (1 - k / n_det) ** 6):
+            tp += 1
+        else:
+            fp += 1
+        rec.append(tp / truths)
+        prec.append(tp / (tp + fp))
+    return {'recall': rec, 'precision': prec, 'score': [1 - k / n_det for k in range(n_det)]}
+
+
+def thinned_by_rank(curve, m=500):
+    """What a map command that keeps M evenly spaced ranks writes (point k: rank (k+1)n/M - 1)."""
+    n = len(curve['recall'])
+    idx = [(k + 1) * n // m - 1 for k in range(m)]
+    return {key: [v[i] for i in idx] for key, v in curve.items()}
+
+
+class PrCurveTest(unittest.TestCase):
+    """pr.png on a run with many detections: both ends of the curve are drawn."""
+    N, TRUTHS = 30000, 1500
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rep = load_script('compare_report.py')
+        cls.tmp = tempfile.mkdtemp(prefix='pr_test_')
+        cls.curve = ranked_curve(cls.N, cls.TRUTHS)
+        cls.one = os.path.join(cls.tmp, 'one')
+        write_run(cls.one, 'focal_g2', 1, [(0.5, 0.1, 0.2)], 10,
+                  dict(m(0.5), pr_curve=cls.curve, detections=cls.N, truths=cls.TRUTHS))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def lines(self, d):
+        fig = self.rep.pr_figure(self.rep.collect(d)[1])
+        try:
+            return [(l.get_xdata(), l.get_ydata(), l.get_label(), l.get_drawstyle())
+                    for l in fig.axes[0].get_lines()]
+        finally:
+            self.rep._pyplot().close(fig)
+
+    def test_pr_points_by_hand(self):
+        pts = self.rep.pr_points
+        # interpolated precision at the first rank of each recall; no trailing false positive
+        self.assertEqual(pts({'recall': [0.1, 0.1, 0.2, 0.2, 0.3], 'precision': [1.0, 0.5, 0.67, 0.5, 0.6]}),
+                         ([0.1, 0.2, 0.3], [1.0, 0.67, 0.6]))
+        # detections after the last hit: the last point is the last detection
+        self.assertEqual(pts({'recall': [0.1, 0.2, 0.2], 'precision': [1.0, 1.0, 0.5]}),
+                         ([0.1, 0.2, 0.2], [1.0, 1.0, 0.5]))
+        # an unchanged level is one step (steps-pre), the first recall kept
+        self.assertEqual(pts({'recall': [0.1, 0.2, 0.3, 0.4], 'precision': [1.0, 1.0, 1.0, 0.75]}),
+                         ([0.1, 0.3, 0.4], [1.0, 1.0, 0.75]))
+        # a false positive first: recall 0 with the best precision further down, one level
+        self.assertEqual(pts({'recall': [0.0, 0.5, 1.0], 'precision': [0.0, 0.5, 0.67]}),
+                         ([0.0, 1.0], [0.67, 0.67]))
+        self.assertEqual(pts({}), ([], []))
+        self.assertEqual(self.rep.pr_at([0.1, 0.3, 0.4], [1.0, 1.0, 0.75], 0.35), 0.75)
+        self.assertEqual(self.rep.pr_at([0.1, 0.3, 0.4], [1.0, 1.0, 0.75], 0.0), 1.0)
+        self.assertIsNone(self.rep.pr_at([0.1, 0.3, 0.4], [1.0, 1.0, 0.75], 0.5))
+
+    def test_thinning_keeps_the_ends(self):
+        xs, ys = self.rep.pr_points(self.curve, max_points=100)
+        self.assertLessEqual(len(xs), 100)
+        self.assertGreater(len(xs), 50)
+        full = self.rep.pr_points(self.curve, max_points=10 ** 9)
+        self.assertGreater(len(full[0]), 100)
+        self.assertEqual((xs[0], ys[0]), (full[0][0], full[1][0]))
+        self.assertEqual((xs[-1], ys[-1]), (full[0][-1], full[1][-1]))
+        self.assertEqual(xs, sorted(xs))
+        self.assertEqual(ys, sorted(ys, reverse=True))     # interpolated: never rises
+
+    def test_many_detections_one_seed_both_ends_drawn(self):
+        (x, y, label, style), = self.lines(self.one)
+        rec, prec = self.curve['recall'], self.curve['precision']
+        self.assertEqual(label, 'focal_g2 (n=1)')
+        self.assertEqual(style, 'steps-pre')
+        self.assertLessEqual(len(x), self.rep.PR_MAX_POINTS)
+        # the high-precision end: the first detection's recall, the best precision
+        self.assertAlmostEqual(x[0], rec[0])
+        self.assertAlmostEqual(x[0], 1 / self.TRUTHS)
+        self.assertEqual(y[0], 1.0)
+        # the other end: the last detection
+        self.assertAlmostEqual(x[-1], rec[-1])
+        self.assertAlmostEqual(y[-1], prec[-1])
+        self.assertLess(y[-1], 0.2)
+        # the curve a map command keeping 500 even ranks writes starts far from there
+        self.assertGreater(thinned_by_rank(self.curve)['recall'][0], 20 / self.TRUTHS)
+
+    def test_several_seeds_mean_and_each_seed(self):
+        d = os.path.join(self.tmp, 'three')
+        curves = [ranked_curve(3000, 300, seed=s) for s in (1, 2, 3)]
+        for s, c in zip((1, 2, 3), curves):
+            write_run(d, 'stock', s, [(0.5, 0.3, 0.2)], 10, dict(m(0.4), pr_curve=c, detections=3000, truths=300))
+        lines = self.lines(d)
+        self.assertEqual(len(lines), 4)
+        (mx, my, mlabel, _), = [l for l in lines if 'mean' in l[2]]
+        self.assertIn('stock (n=3)', mlabel)
+        self.assertAlmostEqual(mx[0], 1 / 300)
+        self.assertAlmostEqual(my[0], 1.0)
+        self.assertAlmostEqual(mx[-1], min(c['recall'][-1] for c in curves))
+        for (x, y, _l, _s), c in zip([l for l in lines if 'mean' not in l[2]], curves):
+            self.assertAlmostEqual(x[0], c['recall'][0])
+            self.assertAlmostEqual(y[-1], c['precision'][-1])
+
+    def test_report_says_when_a_curve_lacks_its_head(self):
+        d = os.path.join(self.tmp, 'thinned')
+        write_run(d, 'focal_g2', 1, [(0.5, 0.1, 0.2)], 10,
+                  dict(m(0.5), pr_curve=thinned_by_rank(self.curve), detections=self.N, truths=self.TRUTHS))
+        self.rep.build(d, plots=True, quiet=True)
+        with open(os.path.join(d, 'report.md')) as f:
+            md = f.read()
+        self.assertRegex(md, r'`pr.png`: focal_g2 seed 1: the curve in map.json starts at recall '
+                             r'0\.\d+, not at the first detection \(500 points for 30000 detections\)')
+        self.rep.build(self.one, plots=False, quiet=True)
+        with open(os.path.join(self.one, 'report.md')) as f:
+            self.assertNotIn('starts at recall', f.read())
+
+
+class LossLabelTest(unittest.TestCase):
+    """obj_loss / avg_loss: BCE for stock, focal loss for focal: labelled not comparable."""
+    @classmethod
+    def setUpClass(cls):
+        cls.rep = load_script('compare_report.py')
+        cls.tmp = tempfile.mkdtemp(prefix='loss_label_test_')
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def make(self, name, variants):
+        d = os.path.join(self.tmp, name)
+        for slug in variants:
+            write_run(d, slug, 1, [(0.5, 0.3, 0.2)], 10, m(0.4))
+        self.rep.build(d, plots=True, quiet=True)
+        with open(os.path.join(d, 'report.md')) as f:
+            md = f.read()
+        fig = self.rep.losses_figure(self.rep.collect(d)[1])
+        titles = {ax.get_title().split()[0]: ax.get_title() for ax in fig.axes}
+        self.rep._pyplot().close(fig)
+        return md, titles
+
+    def test_stock_vs_focal(self):
+        md, titles = self.make('mixed', ['stock', 'focal_g2_a0p25'])
+        self.assertEqual(sorted(titles), ['avg_loss', 'box_loss', 'cls_loss', 'obj_loss'])
+        label = 'not comparable between variants: BCE (stock) vs focal loss value'
+        self.assertIn(label, titles['avg_loss'])
+        self.assertIn(label, titles['obj_loss'])
+        self.assertNotIn('comparable', titles['box_loss'] + titles['cls_loss'])
+        self.assertIn('**obj loss: ' + label + '.**', md)
+        self.assertIn('`losses.png`: the avg_loss and obj_loss panels are ' + label, md)
+
+    def test_stock_only_has_no_label(self):
+        md, titles = self.make('stock_only', ['stock', 'stock_prior0p01'])
+        self.assertNotIn('comparable', ' '.join(titles.values()))
+        self.assertNotIn('comparable', md)
+
+
+class SingleSeedTest(unittest.TestCase):
+    """One seed: plain values, "1 seed: no spread" said once, no CI column."""
+    @classmethod
+    def setUpClass(cls):
+        cls.rep = load_script('compare_report.py')
+        cls.tmp = tempfile.mkdtemp(prefix='one_seed_test_')
+        cls.dir = os.path.join(cls.tmp, 'cmp')
+        write_run(cls.dir, 'stock', 1, [(0.5, 0.3, 0.2)], 10, m(0.40, aps=[0.3, 0.5]))
+        write_run(cls.dir, 'focal_g2', 1, [(0.5, 0.1, 0.2)], 10, m(0.45, aps=[0.4, 0.6]))
+        cls.cli = run([PYTHON, os.path.join(SCRIPTS, 'compare_report.py'), cls.dir, '--no-plots'])
+        with open(os.path.join(cls.dir, 'report.md')) as f:
+            cls.md = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_plain_values_said_once(self):
+        self.assertEqual(self.cli.returncode, 0, self.cli.stderr)
+        self.assertNotIn('±', self.md.split('## Per-class')[0].replace('(n−1)', ''))
+        self.assertNotIn('n/a', self.md)
+        self.assertEqual(self.md.count('1 seed: no spread'), 1)
+        self.assertEqual(self.cli.stdout.count('1 seed: no spread'), 1)
+        self.assertNotIn('±', self.cli.stdout)
+        head = next(l for l in self.md.splitlines() if l.startswith('| variant '))
+        self.assertNotIn('CI', head)
+        stock = next(l for l in self.md.splitlines() if l.startswith('| stock '))
+        g2 = next(l for l in self.md.splitlines() if l.startswith('| focal_g2 '))
+        self.assertEqual([c.strip() for c in stock.split('|')[1:6]], ['stock', '1', '40.00', '—', '20.00'])
+        self.assertEqual([c.strip() for c in g2.split('|')[1:6]], ['focal_g2', '1', '45.00', '+5.00', '20.00'])
+        with open(os.path.join(self.dir, 'report.json')) as f:
+            js = json.load(f)
+        self.assertIsNone(js['variants'][1]['map50']['std'])          # JSON unchanged: null
 
 
 if __name__ == '__main__':
