@@ -59,6 +59,7 @@ if [ -f tests/cli/parity.sh ]; then
     fi
 fi
 run_suite python bash tests/py/run.sh
+run_suite readme bash tests/cli/readme.sh "$BIN"
 # The training suite uses the library too (aug_labels.py, parity on trained weights).
 if [ -n "$SANLOG" ]; then
     # The real binary, not the exit-recording wrapper: the suite signals the trainer's pid

@@ -24,4 +24,11 @@ const char *args_str(struct args *a, const char *name, const char *def);
  * if a flag value failed to parse. Otherwise the count. */
 int args_positional(struct args *a, char **out, int max, const char *cmd);
 
+/* After a verb took its own flags: consumes every remaining flag that AlexeyAB's darknet accepts
+ * for a `detector` verb (with its value), printing one line "ignored: -mjpeg_port (no HTTP
+ * server in this build)" for each (-dont_show silently). Flags darknet does not know stay, so
+ * args_positional still refuses typos such as -thres. Returns the count, or -1 when a value
+ * is missing. */
+int args_darknet_ignored(struct args *a, const char *cmd);
+
 #endif

@@ -214,8 +214,7 @@ int benchmark_main(int argc, char **argv)
     args_free(&a);
     if (np < 0) return 1;
     if (np < 1 || np > 2 || iters < 1 || warmup < 0 || boxes < 0) {
-        dn_error("usage: darknet benchmark <cfg> [weights] [-iters N] [-warmup W] [-layers] [-threads T] "
-                 "[-train | -yolo] [-boxes B]");
+        dn_error("usage: %s", BENCHMARK_USAGE);
         return 1;
     }
     if (threads > 0) blas_set_threads(threads);

@@ -1,4 +1,6 @@
-/* detector.c — `darknet detector test|train|map|valid|calc_anchors`: picks the sub-verb. */
+/* detector.c — `darknet detector test|train|map|valid|calc_anchors`: picks the sub-verb; and
+ * darknet's short verb `darknet detect CFG WEIGHTS [IMAGE]` (detector test with cfg/coco.data). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/verbs.h"
@@ -17,4 +19,16 @@ int detector_main(int argc, char **argv)
     if (!strcmp(argv[1], "train")) return detector_train_main(argc - 2, argv + 2);
     dn_error("error: detector: unknown command %s", argv[1]);
     return 1;
+}
+
+int detect_main(int argc, char **argv)
+{
+    /* darknet: `detect` is `detector test cfg/coco.data` followed by the same arguments */
+    char **av = xmalloc((size_t)(argc + 2) * sizeof *av);
+    av[0] = "cfg/coco.data";
+    for (int i = 0; i < argc; i++) av[i + 1] = argv[i];
+    av[argc + 1] = NULL;
+    int rc = detector_test_main(argc + 1, av);
+    free(av);
+    return rc;
 }

@@ -22,15 +22,17 @@ int detector_calc_anchors_main(int argc, char **argv)
     int k = args_int(&a, "-num_of_clusters", 5);
     int W = args_int(&a, "-width", -1), H = args_int(&a, "-height", -1);
     int seed = args_int(&a, "-seed", 0);
-    (void)args_flag(&a, "-show");      /* display-only: nothing is shown */
-    (void)args_flag(&a, "-dont_show");
+    (void)args_flag(&a, "-show"); /* display-only: nothing is shown */
+    if (args_darknet_ignored(&a, "detector calc_anchors") < 0) {
+        args_free(&a);
+        return 1;
+    }
     char *pos[2];
     int np = args_positional(&a, pos, 2, "detector calc_anchors");
     args_free(&a);
     if (np < 0) return 1;
     if (np != 1 || W <= 0 || H <= 0 || k < 1) {
-        dn_error("usage: darknet detector calc_anchors <data> -num_of_clusters K -width W -height H [-seed N] [-show]"
-                 " (K >= 1, W and H > 0 required)");
+        dn_error("usage: %s (K >= 1, W and H > 0 required)", DETECTOR_CALC_ANCHORS_USAGE);
         return 1;
     }
     struct data_file df;

@@ -12,6 +12,7 @@
 #include "cli/verbs.h"
 #include "core/util.h"
 #include "data/datafile.h"
+#include "eval/detect.h"
 #include "eval/map_eval.h"
 #include "layers/network.h"
 
@@ -38,14 +39,16 @@ int detector_map_main(int argc, char **argv)
     o.quiet = args_flag(&a, "-quiet");
     const char *json = args_str(&a, "-json", NULL);
     int letter = args_flag(&a, "-letter_box");
-    (void)args_flag(&a, "-dont_show"); /* display-only */
+    if (args_darknet_ignored(&a, "detector map") < 0) {
+        args_free(&a);
+        return 1;
+    }
     char *pos[4];
     int np = args_positional(&a, pos, 4, "detector map");
     args_free(&a);
     if (np < 0) return 1;
     if (np != 3) {
-        dn_error("usage: darknet detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-thresh 0.25] "
-                 "[-points 0|11|101] [-json FILE] [-quiet]");
+        dn_error("usage: %s", DETECTOR_MAP_USAGE);
         return 1;
     }
     if (!(o.iou_thresh > 0 && o.iou_thresh < 1) || !(o.thresh >= 0 && o.thresh < 1) || o.points < 0 ||
@@ -53,7 +56,7 @@ int detector_map_main(int argc, char **argv)
         dn_error("error: detector map: need 0 < -iou_thresh < 1, 0 <= -thresh < 1, -points 0 or >= 2");
         return 1;
     }
-    if (letter) dn_warn("warning: detector map: -letter_box is ignored (letterbox comes from the cfg)");
+    if (letter) dn_warn("ignored: -letter_box (detector map takes the letterbox from the cfg)");
     struct data_file df;
     if (datafile_load(pos[0], &df)) return 1;
     int rc = 1, n_names = 0;
@@ -90,6 +93,7 @@ int detector_map_main(int argc, char **argv)
     rc = json && map_write_json(&r, names, json) ? 1 : 0;
 out:
     map_result_free(&r);
+    detect_report_nonfinite(net);
     net_free(net);
     names_free(names, n_names);
     datafile_free(&df);

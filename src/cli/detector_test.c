@@ -4,6 +4,7 @@
  * Output: results (detections) on stdout, diagnostics and the layer table on stderr.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,13 @@
 #include "data/datafile.h"
 #include "data/draw.h"
 #include "data/image.h"
+#include "data/labels.h"
 #include "eval/detect.h"
 #include "layers/network.h"
 
 struct test_opts {
     float thresh;
-    int ext_output, save_labels;
+    int ext_output, save_labels, benchmark_layers;
     const char *out_json;
 };
 
@@ -99,6 +101,44 @@ static void json_image(FILE *f, int frame, const char *path, struct dn_detection
     fprintf(f, "\n ] \n}");
 }
 
+/* -save_labels: darknet's label file for the image (its label path rule), one line
+ * "class x y w h" (relative centre form, %2.4f) per detection whose best class is above thresh. */
+static void save_labels(const char *path, const struct dn_detection *d, int n, float thresh)
+{
+    char lp[4096];
+    if (labels_path(path, lp, sizeof lp)) return;
+    FILE *f = fopen(lp, "w");
+    if (!f) {
+        dn_warn("%s: warning: cannot write the label file: %s", lp, strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        int best = -1;
+        for (int c = 0; c < d[i].classes; c++)
+            if (d[i].prob[c] > thresh && (best < 0 || d[i].prob[c] > d[i].prob[best])) best = c;
+        if (best >= 0)
+            fprintf(f, "%d %2.4f %2.4f %2.4f %2.4f\n", best, d[i].bbox.x, d[i].bbox.y, d[i].bbox.w, d[i].bbox.h);
+    }
+    if (ferror(f) | fclose(f)) dn_warn("%s: warning: writing the label file failed", lp);
+}
+
+/* -benchmark_layers: the last forward's time per layer, slowest first (darknet prints this). */
+static void print_layer_times(const struct net *net)
+{
+    int *order = xmalloc((size_t)net->n * sizeof *order);
+    for (int i = 0; i < net->n; i++) order[i] = i;
+    for (int i = 1; i < net->n; i++) /* insertion sort by time, descending */
+        for (int j = i; j > 0 && net->layer_ms[order[j]] > net->layer_ms[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    fprintf(stderr, "layer times (ms), slowest first:\n");
+    for (int k = 0; k < net->n; k++)
+        fprintf(stderr, "  %4d %-14s %9.3f\n", order[k], net->layers[order[k]]->ops->name, net->layer_ms[order[k]]);
+    free(order);
+}
+
 /* One image through the network; 0 on success, -1 if the image could not be read. */
 static int test_one(struct net *net, const char *path, char **names, const struct test_opts *o, FILE *json,
                     int frame)
@@ -107,9 +147,11 @@ static int test_one(struct net *net, const char *path, char **names, const struc
     if (image_load(path, net->c, &im)) return -1;
     struct image sized = net->hp.letter_box ? image_letterbox(&im, net->w, net->h) : image_resize(&im, net->w, net->h);
     memcpy(net->input, sized.data, (size_t)net->c * net->h * net->w * sizeof(float));
+    if (o->benchmark_layers) memset(net->layer_ms, 0, (size_t)net->n * sizeof(double));
     double t0 = dn_now_ms();
     net_forward(net, 0);
     printf("%s: Predicted in %f milli-seconds.\n", path, dn_now_ms() - t0);
+    if (o->benchmark_layers) print_layer_times(net);
     int n;
     struct dn_detection *dets = detect_collect(net, im.w, im.h, o->thresh, 0.45f, &n);
     print_detections(dets, n, names, &im, o);
@@ -119,7 +161,7 @@ static int test_one(struct net *net, const char *path, char **names, const struc
     if (image_save_jpg(&im, "predictions.jpg", 80) || image_save_png(&im, "predictions.png"))
         dn_warn("warning: could not write predictions.jpg/png");
     if (json) json_image(json, frame, path, dets, n, names);
-    if (o->save_labels) dn_warn("warning: -save_labels is not implemented yet; ignored");
+    if (o->save_labels) save_labels(path, dets, n, o->thresh);
     dn_free_detections(dets, n);
     image_free(&sized);
     image_free(&im);
@@ -158,15 +200,17 @@ int detector_test_main(int argc, char **argv)
     o.out_json = args_str(&a, "-out", NULL);
     int seed = args_int(&a, "-seed", 0);
     int letter = args_flag(&a, "-letter_box");
-    (void)args_flag(&a, "-dont_show"); /* display-only: accepted, nothing is shown anyway */
-    (void)args_flag(&a, "-hier");
+    o.benchmark_layers = args_flag(&a, "-benchmark_layers");
+    if (args_darknet_ignored(&a, "detector test") < 0) {
+        args_free(&a);
+        return 1;
+    }
     char *pos[8];
     int np = args_positional(&a, pos, 8, "detector test");
     args_free(&a);
     if (np < 0) return 1;
     if (np < 2 || np > 4) {
-        dn_error("usage: darknet detector test <data> <cfg> [weights] [image] [-thresh T] [-ext_output] "
-                 "[-dont_show] [-out result.json] [-seed N]");
+        dn_error("usage: %s", DETECTOR_TEST_USAGE);
         return 1;
     }
     struct data_file df;
@@ -182,6 +226,7 @@ int detector_test_main(int argc, char **argv)
     net = net_load_inference(pos[1], np >= 3 ? pos[2] : NULL, (uint64_t)seed, NULL);
     if (!net) goto out;
     if (letter) net->hp.letter_box = 1;
+    if (o.benchmark_layers) net->layer_ms = xcalloc((size_t)net->n, sizeof(double));
     if (net->c > IMAGE_MAX_CHANNELS) { /* image_load asserts 1..4: refuse the data error here */
         dn_error("%s: error: [net] channels=%d: images have 1 to %d channels", pos[1], net->c, IMAGE_MAX_CHANNELS);
         goto out;
@@ -216,6 +261,7 @@ int detector_test_main(int argc, char **argv)
     }
 out:
     if (json) fclose(json);
+    detect_report_nonfinite(net);
     net_free(net);
     names_free(names, n_names);
     datafile_free(&df);

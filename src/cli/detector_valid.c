@@ -18,13 +18,16 @@ int detector_valid_main(int argc, char **argv)
     struct args a;
     args_init(&a, argc, argv);
     const char *prefix = args_str(&a, "-out", "comp4_det_test_");
-    (void)args_flag(&a, "-dont_show");
+    if (args_darknet_ignored(&a, "detector valid") < 0) {
+        args_free(&a);
+        return 1;
+    }
     char *pos[4];
     int np = args_positional(&a, pos, 4, "detector valid");
     args_free(&a);
     if (np < 0) return 1;
     if (np != 3) {
-        dn_error("usage: darknet detector valid <data> <cfg> <weights> [-out PREFIX]");
+        dn_error("usage: %s", DETECTOR_VALID_USAGE);
         return 1;
     }
     struct data_file df;
@@ -60,6 +63,7 @@ int detector_valid_main(int argc, char **argv)
     rc = valid_run(net, paths, n_img, df.results, prefix, names, classes, coco) ? 1 : 0;
 out:
     names_free(paths, n_img);
+    detect_report_nonfinite(net);
     net_free(net);
     names_free(names, n_names);
     datafile_free(&df);

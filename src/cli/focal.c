@@ -41,7 +41,8 @@ static void focal_print_table(FILE *f, double alpha, double gamma)
 {
     fprintf(f, "focal loss table: alpha = %g (positives), 1-alpha = %g (negatives), gamma = %g\n",
             alpha, 1.0 - alpha, gamma);
-    fprintf(f, "CE = -log(p_t), FL = w*|y-p|^gamma*CE, delta = -dFL/dx at the logit x = log(p/(1-p))\n");
+    fprintf(f, "CE = -log(p_t), FL = w*|y-p|^gamma*CE with w = alpha for y = 1 and 1-alpha for y = 0,\n"
+               "delta = -dFL/dx at the logit x = log(p/(1-p))\n");
     fprintf(f, "%-6s %1s %8s %8s %11s %8s %11s\n", "p", "y", "x", "CE", "FL", "CE/FL", "delta");
     for (size_t i = 0; i < sizeof focal_cases / sizeof focal_cases[0]; i++) {
         const struct focal_case *c = &focal_cases[i];
@@ -58,17 +59,16 @@ static void focal_print_table(FILE *f, double alpha, double gamma)
     }
 }
 
-#define FOCAL_USAGE "usage: darknet focal table [-alpha A] [-gamma G]"
 
 int focal_cli_main(int argc, char **argv)
 {
     double alpha = FOCAL_DEFAULT_ALPHA, gamma = FOCAL_DEFAULT_GAMMA;
     if (argc < 2) {
-        fprintf(stderr, "error: focal: missing subcommand (" FOCAL_USAGE ")\n");
+        fprintf(stderr, "error: focal: missing subcommand (usage: " FOCAL_USAGE ")\n");
         return 1;
     }
     if (strcmp(argv[1], "table") != 0) {
-        fprintf(stderr, "error: focal: unknown subcommand '%s' (" FOCAL_USAGE ")\n", argv[1]);
+        fprintf(stderr, "error: focal: unknown subcommand '%s' (usage: " FOCAL_USAGE ")\n", argv[1]);
         return 1;
     }
     for (int i = 2; i < argc; i += 2) { /* every flag takes one value */

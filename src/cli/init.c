@@ -19,7 +19,7 @@ int init_main(int argc, char **argv)
     args_free(&a);
     if (np < 0) return 1;
     if (np != 2) {
-        dn_error("usage: darknet init <cfg> <out.weights> [-seed N] [-random_bn]");
+        dn_error("usage: %s", INIT_USAGE);
         return 1;
     }
     struct net *net = net_parse(pos[0], 0, (uint64_t)seed, NULL);

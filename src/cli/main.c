@@ -1,9 +1,6 @@
 /*
- * main.c — argv -> subcommand. No logic: each verb lives in its module.
- *   darknet detector test|train|map|valid|calc_anchors ...
- *   darknet init <cfg> <out.weights> [-seed N] [-random_bn]
- *   darknet focal table [-alpha A] [-gamma G]
- *   darknet version
+ * main.c — argv -> verb. No logic: each verb lives in its own file (src/cli/verbs.h lists
+ * them with their usage lines).
  * Exit status: 0 on success, 1 on any error (one diagnostic line on stderr).
  */
 #include <stdio.h>
@@ -14,24 +11,47 @@
 #include "core/util.h"
 #include "darknet.h"
 
-static void usage(void)
+/* Every verb and flag: `darknet help` (also -h, --help anywhere on the line). */
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: darknet <command> ...\n"
-                    "  detector test <data> <cfg> [weights] [image] [-thresh T] [-ext_output] [-out json]\n"
-                    "  init <cfg> <out.weights> [-seed N] [-random_bn]\n"
-                    "  focal table [-alpha A] [-gamma G]\n"
-                    "  benchmark <cfg> [weights] [-iters N] [-layers] [-threads T]\n"
-                    "  version\n");
+    fprintf(f, "usage: darknet <command> ...\n"
+               "  " DETECTOR_TEST_USAGE "\n"
+               "  " DETECT_USAGE "\n"
+               "  " DETECTOR_TRAIN_USAGE "\n"
+               "  " DETECTOR_MAP_USAGE "\n"
+               "  " DETECTOR_VALID_USAGE "\n"
+               "  " DETECTOR_CALC_ANCHORS_USAGE "\n"
+               "  " INIT_USAGE "\n"
+               "  " BENCHMARK_USAGE "\n"
+               "  " FOCAL_USAGE "\n"
+               "  darknet version\n"
+               "  darknet help\n"
+               "Other flags of AlexeyAB's darknet (-mjpeg_port, -json_port, -http_post_host, -gpus, -i, -show,\n"
+               "-show_imgs, -chart, -hier, ...) are accepted by the detector verbs with one \"ignored: ...\" line;\n"
+               "an unknown flag is an error. Results go to stdout, diagnostics to stderr.\n");
+}
+
+static int wants_help(int argc, char **argv)
+{
+    if (!strcmp(argv[1], "help")) return 1;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage();
+        usage(stderr);
         return 1;
+    }
+    if (wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
     }
     blas_init(0);
     if (!strcmp(argv[1], "detector")) return detector_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "detect")) return detect_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "init")) return init_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "benchmark")) return benchmark_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "focal")) return focal_cli_main(argc - 1, argv + 1);
@@ -40,6 +60,6 @@ int main(int argc, char **argv)
         return 0;
     }
     dn_error("error: unknown command %s", argv[1]);
-    usage();
+    usage(stderr);
     return 1;
 }

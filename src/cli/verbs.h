@@ -15,5 +15,27 @@ int detector_calc_anchors_main(int argc, char **argv);
 int init_main(int argc, char **argv);
 int benchmark_main(int argc, char **argv);
 int focal_cli_main(int argc, char **argv); /* argv[0] is "focal" */
+int detect_main(int argc, char **argv);    /* `darknet detect CFG WEIGHTS [IMAGE]` */
+
+/* Usage lines: each verb prints its own on a usage error and `darknet help` prints them all. */
+#define DETECTOR_TEST_USAGE                                                                        \
+    "darknet detector test <data> <cfg> [weights] [image] [-thresh 0.25] [-ext_output]"             \
+    " [-out result.json] [-letter_box] [-benchmark_layers] [-save_labels] [-seed N] [-dont_show]"
+#define DETECT_USAGE "darknet detect <cfg> <weights> [image] [flags of detector test]  (detector test with cfg/coco.data)"
+#define DETECTOR_TRAIN_USAGE                                                                       \
+    "darknet detector train <data> <cfg> [weights] [-map] [-map_every N] [-mAP_epochs 4]"          \
+    " [-thresh 0.25] [-iou_thresh 0.5] [-points 0|11|101] [-clear] [-seed N] [-threads 2]"         \
+    " [-letter_box] [-time_limit_sec S] [-benchmark_layers] [-quiet] [-dont_show]"
+#define DETECTOR_MAP_USAGE                                                                         \
+    "darknet detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-thresh 0.25] [-points 0|11|101]" \
+    " [-json FILE] [-quiet]"
+#define DETECTOR_VALID_USAGE "darknet detector valid <data> <cfg> <weights> [-out PREFIX]"
+#define DETECTOR_CALC_ANCHORS_USAGE                                                                \
+    "darknet detector calc_anchors <data> -num_of_clusters K -width W -height H [-seed N] [-show]"
+#define INIT_USAGE "darknet init <cfg> <out.weights> [-seed N] [-random_bn]"
+#define BENCHMARK_USAGE                                                                            \
+    "darknet benchmark <cfg> [weights] [-iters N] [-warmup W] [-layers] [-threads T] [-train | -yolo]" \
+    " [-boxes B]"
+#define FOCAL_USAGE "darknet focal table [-alpha 0.25] [-gamma 2]"
 
 #endif

@@ -6,6 +6,7 @@
 #include "eval/detect.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,37 @@
 #include "core/box.h"
 #include "core/util.h"
 #include "data/image.h"
+
+static int finite_detection(const struct dn_detection *d)
+{
+    return isfinite(d->bbox.x) && isfinite(d->bbox.y) && isfinite(d->bbox.w) && isfinite(d->bbox.h) &&
+           isfinite(d->objectness);
+}
+
+/* Removes detections with a non-finite box or objectness (counted in net->nonfinite_skipped):
+ * they must never be printed, drawn or written. Returns the new count. */
+static int drop_nonfinite(struct net *net, struct dn_detection *dets, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (finite_detection(&dets[i])) {
+            struct dn_detection t = dets[k];
+            dets[k++] = dets[i];
+            dets[i] = t; /* keeps every prob array in the list, so all are freed */
+        }
+    }
+    for (int i = k; i < n; i++) free(dets[i].prob);
+    net->nonfinite_skipped += n - k;
+    return k;
+}
+
+void detect_report_nonfinite(const struct net *net)
+{
+    if (net && net->nonfinite_skipped > 0)
+        dn_warn("warning: %ld detection%s with a non-finite box skipped: the network's outputs are not finite "
+                "(weights from `darknet init` are untrained; or training diverged)",
+                net->nonfinite_skipped, net->nonfinite_skipped == 1 ? "" : "s");
+}
 
 struct dn_detection *detect_collect(struct net *net, int img_w, int img_h, float thresh, float nms, int *n)
 {
@@ -25,6 +57,7 @@ struct dn_detection *detect_collect(struct net *net, int img_w, int img_h, float
     for (int k = 0; k < total; k++) dets[k].prob = xcalloc((size_t)classes, sizeof(float));
     int count = net_detections(net, &q, dets);
     DN_ASSERT(count == total, "detection count changed");
+    count = drop_nonfinite(net, dets, count);
     if (nms > 0) nms_sort(dets, count, classes, nms, net->head.nms_kind, net->head.beta_nms);
     *n = count;
     return dets;

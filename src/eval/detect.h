@@ -10,8 +10,14 @@
 
 /* Detections of every detection head for image 0 after a forward pass, boxes relative to an
  * img_w x img_h original (letterbox per the cfg); NMS (> 0) with the network's head settings.
- * Caller frees with dn_free_detections. A network without heads gives NULL and *n = 0. */
+ * Detections with a non-finite box or objectness are dropped and counted in
+ * net->nonfinite_skipped (callers say so once). Caller frees with dn_free_detections. A
+ * network without heads gives NULL and *n = 0. */
 struct dn_detection *detect_collect(struct net *net, int img_w, int img_h, float thresh, float nms, int *n);
+
+/* The one line saying how many detections were dropped for non-finite boxes (nothing if
+ * none): printed once, at the end of a verb. */
+void detect_report_nonfinite(const struct net *net);
 
 /* One image through the network: *dets (free with dn_free_detections) relative to the
  * original image of *img_w x *img_h. Returns 0, or -1 if the image cannot be read (the

@@ -211,6 +211,32 @@ static double class_ap(const int *tp, const int *fp, int k, int n_truth, int poi
     return ap / points;
 }
 
+/* The curve's points from the n ranked records (recall r, precision p, score s, hit[k] = rank
+ * k was a true positive). Up to MAP_CURVE_MAX_POINTS ranks all are kept. Beyond that: the
+ * first rank (the high-precision end), every true positive (where recall steps up and the
+ * interpolated precision is set) and the last rank (the low-precision end); if those are still
+ * too many, MAP_CURVE_MAX_POINTS of them evenly spaced, the first and the last included. */
+static void curve_downsample(struct map_result *curve, const float *r, const float *p, const float *s,
+                             const unsigned char *hit, int n)
+{
+    int *src = xmalloc((size_t)(n ? n : 1) * sizeof *src), nc = 0;
+    for (int k = 0; k < n; k++)
+        if (n <= MAP_CURVE_MAX_POINTS || k == 0 || k == n - 1 || hit[k]) src[nc++] = k;
+    int m = nc < MAP_CURVE_MAX_POINTS ? nc : MAP_CURVE_MAX_POINTS;
+    curve->n_curve = m;
+    curve->curve_recall = xmalloc((size_t)(m ? m : 1) * sizeof(float));
+    curve->curve_precision = xmalloc((size_t)(m ? m : 1) * sizeof(float));
+    curve->curve_score = xmalloc((size_t)(m ? m : 1) * sizeof(float));
+    for (int k = 0; k < m; k++) {
+        /* k of m onto 0..nc-1, rounded to nearest: 0 -> 0 and m-1 -> nc-1 */
+        int j = src[m == nc || m < 2 ? k : (int)(((long long)k * (nc - 1) + (m - 1) / 2) / (m - 1))];
+        curve->curve_recall[k] = r[j];
+        curve->curve_precision[k] = p[j];
+        curve->curve_score[k] = s[j];
+    }
+    free(src);
+}
+
 /* Ranks records (order = indices sorted by score) at threshold t and returns the mean AP over
  * all classes; per-class APs into ap_cls (may be NULL); the micro PR curve into r (may be NULL). */
 static double eval_ap(const struct map_acc *a, const int *order, float t, int small_mode, int points,
@@ -235,7 +261,9 @@ static double eval_ap(const struct map_acc *a, const int *order, float t, int sm
         *cfp = xcalloc((size_t)C, sizeof *cfp);
     unsigned char *used = xcalloc((size_t)(a->n_truths ? a->n_truths : 1), 1);
     float *cr = NULL, *cp = NULL, *cs = NULL;
+    unsigned char *hitk = NULL; /* curve rank k was a true positive */
     if (curve) {
+        hitk = xmalloc((size_t)(ranked ? ranked : 1));
         cr = xmalloc((size_t)(ranked ? ranked : 1) * sizeof *cr);
         cp = xmalloc((size_t)(ranked ? ranked : 1) * sizeof *cp);
         cs = xmalloc((size_t)(ranked ? ranked : 1) * sizeof *cs);
@@ -244,8 +272,8 @@ static double eval_ap(const struct map_acc *a, const int *order, float t, int sm
     for (int k = 0; k < a->n_recs; k++) {
         int i = order[k], st = status[i];
         if (st == ST_IGNORE) continue;
-        int c = a->recs[i].cls;
-        if (st >= 0 && !used[st]) {
+        int c = a->recs[i].cls, is_tp = st >= 0 && !used[st];
+        if (is_tp) {
             used[st] = 1;
             ctp[c]++, all_tp++;
         } else {
@@ -258,6 +286,7 @@ static double eval_ap(const struct map_acc *a, const int *order, float t, int sm
             cr[n_pts] = n_all ? (float)all_tp / n_all : 0;
             cp[n_pts] = (float)all_tp / (all_tp + all_fp);
             cs[n_pts] = a->recs[i].score;
+            hitk[n_pts] = (unsigned char)is_tp;
             n_pts++;
         }
     }
@@ -267,20 +296,8 @@ static double eval_ap(const struct map_acc *a, const int *order, float t, int sm
         if (ap_cls) ap_cls[c] = ap;
         sum += ap;
     }
-    if (curve) { /* downsample: point k of M is rank floor((k+1) n / M) - 1, so the last is kept */
-        int m = n_pts < MAP_CURVE_MAX_POINTS ? n_pts : MAP_CURVE_MAX_POINTS;
-        curve->n_curve = m;
-        curve->curve_recall = xmalloc((size_t)(m ? m : 1) * sizeof(float));
-        curve->curve_precision = xmalloc((size_t)(m ? m : 1) * sizeof(float));
-        curve->curve_score = xmalloc((size_t)(m ? m : 1) * sizeof(float));
-        for (int k = 0; k < m; k++) {
-            int src = (int)((long long)(k + 1) * n_pts / m) - 1;
-            curve->curve_recall[k] = cr[src];
-            curve->curve_precision[k] = cp[src];
-            curve->curve_score[k] = cs[src];
-        }
-    }
-    free(cr), free(cp), free(cs);
+    if (curve) curve_downsample(curve, cr, cp, cs, hitk, n_pts);
+    free(cr), free(cp), free(cs), free(hitk);
     free(used), free(fill), free(ctp), free(cfp), free(tp), free(fp), free(start), free(status), free(n_c);
     return sum / C;
 }

@@ -49,7 +49,8 @@ struct map_result {
     int truths;     /* all truths */
     struct map_class_result *cls; /* [classes], owned */
     /* all-class (micro) PR curve at t_iou: all records ranked by score, cumulative TP/FP,
-     * recall = TP / truths. Downsampled to <= MAP_CURVE_MAX_POINTS (the last rank is kept). */
+     * recall = TP / truths. At most MAP_CURVE_MAX_POINTS: beyond that the first rank, every true
+     * positive and the last rank (thinned evenly if still too many; both ends kept). */
     int n_curve;
     float *curve_recall, *curve_precision, *curve_score; /* [n_curve] each, owned */
     /* filled by map_evaluate (0 from map_acc_compute) */

@@ -7,7 +7,7 @@
  *   iou_thresh, thresh, points, map50, map50_95, ap_small, precision, recall, f1, tp, fp, fn,
  *   avg_iou (0..1), detections (records), truths,
  *   classes: [{id, name, ap, tp, fp, truths}],
- *   pr_curve: {recall: [...], precision: [...], score: [...]}  (all classes, <= 500 points)
+ *   pr_curve: {recall: [...], precision: [...], score: [...]}  (all classes, <= 500 points: the first rank, every recall step, the last rank)
  *
  * Non-goals: darknet's "difficult" flag files beyond the .data `difficult=` list; drawing.
  */

@@ -52,13 +52,13 @@
 #include "core/gemm.h"
 #include "core/im2col.h"
 #include "core/winograd.h"
+#include "layers/batchnorm.h"
 #include "layers/network.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "core/util.h"
 
 enum { CONV_MAX_FILTERS = 65536, CONV_MAX_SIZE = 255, CONV_MAX_STRIDE = 1024 };
-#define CONV_BN_EPS 1e-5
 
 struct conv {
     struct layer base;
@@ -368,7 +368,7 @@ static void conv_prepare_inference(struct layer *l)
     struct conv *cv = (struct conv *)l;
     for (int i = 0; i < cv->n; i++) {
         if (cv->bn) {
-            double inv = 1.0 / sqrt((double)cv->rolling_var[i] + CONV_BN_EPS);
+            double inv = 1.0 / sqrt((double)cv->rolling_var[i] + BN_EPS);
             cv->inf_scale[i] = (float)(cv->scales[i] * inv);
             cv->inf_shift[i] = (float)(cv->biases[i] - (double)cv->scales[i] * cv->rolling_mean[i] * inv);
         } else {
@@ -471,103 +471,22 @@ static void conv_forward(struct layer *l, struct net_state *st)
 /* training: forward with batch statistics, backward, SGD update                        */
 /* ------------------------------------------------------------------------------------ */
 
-/* Reductions with 8 independent float lanes: without -ffast-math the compiler may not
- * reorder a single accumulator, but explicit lanes vectorise; lanes are summed in double. */
-enum { CONV_LANES = 8 };
-
-static double lanes_total(const float *acc)
+/* The layer's batch-norm state as batchnorm.c sees it (x and delta: the output buffers). */
+static struct bn_batch conv_bn_batch(struct conv *cv)
 {
-    double s = 0;
-    for (int k = 0; k < CONV_LANES; k++) s += acc[k];
-    return s;
-}
-
-static double plane_sum(const float *x, int n)
-{
-    float acc[CONV_LANES] = {0};
-    int i = 0;
-    for (; i + CONV_LANES <= n; i += CONV_LANES)
-        for (int k = 0; k < CONV_LANES; k++) acc[k] += x[i + k];
-    for (; i < n; i++) acc[0] += x[i];
-    return lanes_total(acc);
-}
-
-static double plane_sqdev(const float *x, int n, float mean)
-{
-    float acc[CONV_LANES] = {0};
-    int i = 0;
-    for (; i + CONV_LANES <= n; i += CONV_LANES)
-        for (int k = 0; k < CONV_LANES; k++) {
-            float d = x[i + k] - mean;
-            acc[k] += d * d;
-        }
-    for (; i < n; i++) acc[0] += (x[i] - mean) * (x[i] - mean);
-    return lanes_total(acc);
-}
-
-static double plane_dot(const float *a, const float *b, int n)
-{
-    float acc[CONV_LANES] = {0};
-    int i = 0;
-    for (; i + CONV_LANES <= n; i += CONV_LANES)
-        for (int k = 0; k < CONV_LANES; k++) acc[k] += a[i + k] * b[i + k];
-    for (; i < n; i++) acc[0] += a[i] * b[i];
-    return lanes_total(acc);
-}
-
-/* Number of values each BN channel is normalised over, and the variance divisor. */
-static long conv_bn_m(const struct conv *cv)
-{
-    return (long)cv->base.batch * cv->base.out_h * cv->base.out_w;
-}
-
-static double conv_bn_divisor(long m)
-{
-    return m > 1 ? (double)(m - 1) : 1.0; /* darknet CPU: m - 1; guarded for m = 1 */
-}
-
-#define CONV_ROLL_KEEP 0.9f /* CPU running-statistics factors (docs/behaviour/cfg.md §4) */
-#define CONV_ROLL_NEW 0.1f
-
-static void conv_bn_forward_channels(void *ctx, long c0, long c1)
-{
-    struct conv *cv = ((struct conv_job *)ctx)->cv;
     struct layer *l = &cv->base;
-    int out_hw = l->out_h * l->out_w;
-    long m = conv_bn_m(cv);
-    for (int ch = (int)c0; ch < (int)c1; ch++) {
-        double s = 0;
-        for (int b = 0; b < l->batch; b++)
-            s += plane_sum(l->output + ((size_t)b * cv->n + ch) * out_hw, out_hw);
-        float mean = (float)(s / (double)m);
-        double v = 0;
-        for (int b = 0; b < l->batch; b++)
-            v += plane_sqdev(l->output + ((size_t)b * cv->n + ch) * out_hw, out_hw, mean);
-        float var = (float)(v / conv_bn_divisor(m));
-        cv->bn_mean[ch] = mean;
-        cv->bn_var[ch] = var;
-        cv->rolling_mean[ch] = CONV_ROLL_KEEP * cv->rolling_mean[ch] + CONV_ROLL_NEW * mean;
-        cv->rolling_var[ch] = CONV_ROLL_KEEP * cv->rolling_var[ch] + CONV_ROLL_NEW * var;
-        float inv = (float)(1.0 / sqrt((double)var + CONV_BN_EPS));
-        float gamma = cv->scales[ch], beta = cv->biases[ch];
-        for (int b = 0; b < l->batch; b++) {
-            size_t off = ((size_t)b * cv->n + ch) * out_hw;
-            float *y = l->output + off, *xh = cv->bn_xhat + off;
-            for (int i = 0; i < out_hw; i++) {
-                float t = (y[i] - mean) * inv;
-                xh[i] = t;
-                y[i] = gamma * t + beta;
-            }
-        }
-    }
+    return (struct bn_batch){.batch = l->batch, .c = cv->n, .hw = l->out_h * l->out_w,
+                             .min_channels = conv_min_channels(cv), .x = l->output, .delta = l->delta,
+                             .xhat = cv->bn_xhat, .mean = cv->bn_mean, .var = cv->bn_var,
+                             .rolling_mean = cv->rolling_mean, .rolling_var = cv->rolling_var,
+                             .scales = cv->scales, .biases = cv->biases, .scale_updates = cv->scale_updates,
+                             .bias_updates = cv->bias_updates};
 }
 
-/* In place on l->output (the conv result x): batch statistics, running statistics, x^ kept,
- * y = gamma x^ + beta. Channels are independent, so they are split over the pool. */
 static void conv_bn_forward_train(struct conv *cv)
 {
-    struct conv_job j = {cv, NULL};
-    par_for(cv->n, conv_min_channels(cv), conv_bn_forward_channels, &j);
+    struct bn_batch bn = conv_bn_batch(cv);
+    bn_forward_train(&bn);
     cv->prepared = 0; /* the running statistics changed */
 }
 
@@ -612,41 +531,10 @@ static void conv_forward_train(struct conv *cv, struct net_state *st)
     par_for((long)l->batch * l->outputs, CONV_PAR_MIN_WORK, conv_act_forward_range, &j);
 }
 
-/* In place on l->delta (w.r.t. y = gamma x^ + beta): accumulates the beta and gamma
- * gradients, then turns delta into the delta w.r.t. the conv result x (formula in the file
- * header). */
-static void conv_bn_backward_channels(void *ctx, long c0, long c1)
-{
-    struct conv *cv = ((struct conv_job *)ctx)->cv;
-    struct layer *l = &cv->base;
-    int out_hw = l->out_h * l->out_w;
-    long m = conv_bn_m(cv);
-    double div = conv_bn_divisor(m);
-    for (int ch = (int)c0; ch < (int)c1; ch++) {
-        double sd = 0, sdx = 0;
-        for (int b = 0; b < l->batch; b++) {
-            size_t off = ((size_t)b * cv->n + ch) * out_hw;
-            sd += plane_sum(l->delta + off, out_hw);
-            sdx += plane_dot(l->delta + off, cv->bn_xhat + off, out_hw);
-        }
-        cv->bias_updates[ch] += (float)sd;
-        cv->scale_updates[ch] += (float)sdx;
-        float inv = (float)(1.0 / sqrt((double)cv->bn_var[ch] + CONV_BN_EPS));
-        float k = cv->scales[ch] * inv;
-        float mean_d = (float)(sd / (double)m), c_x = (float)(sdx / div);
-        for (int b = 0; b < l->batch; b++) {
-            size_t off = ((size_t)b * cv->n + ch) * out_hw;
-            float *d = l->delta + off;
-            const float *xh = cv->bn_xhat + off;
-            for (int i = 0; i < out_hw; i++) d[i] = k * (d[i] - mean_d - xh[i] * c_x);
-        }
-    }
-}
-
 static void conv_bn_backward(struct conv *cv)
 {
-    struct conv_job j = {cv, NULL};
-    par_for(cv->n, conv_min_channels(cv), conv_bn_backward_channels, &j);
+    struct bn_batch bn = conv_bn_batch(cv);
+    bn_backward(&bn);
 }
 
 /* Weight and input gradients one image (and group) per GEMM. */
@@ -730,7 +618,7 @@ static void conv_backward(struct layer *l, struct net_state *st)
     } else {
         for (int ch = 0; ch < cv->n; ch++) {
             double s = 0;
-            for (int b = 0; b < l->batch; b++) s += plane_sum(l->delta + ((size_t)b * cv->n + ch) * out_hw, out_hw);
+            for (int b = 0; b < l->batch; b++) s += bn_plane_sum(l->delta + ((size_t)b * cv->n + ch) * out_hw, out_hw);
             cv->bias_updates[ch] += (float)s;
         }
     }

@@ -67,6 +67,7 @@ struct net {
     struct head_info head; /* the last detection head's settings (zero without one) */
     int n_heads;           /* number of detection heads */
     struct net_options opt;
+    long nonfinite_skipped; /* detections dropped for a non-finite box (eval/detect.c) */
 };
 
 /* Parses a cfg and builds the network. train=0 forces mini-batch 1 (inference). seed drives

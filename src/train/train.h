@@ -16,6 +16,10 @@ struct train_opts {
     uint64_t seed;
     int do_map, clear, threads, map_every, map_epochs, quiet;
     float thresh, iou_thresh;
+    int points;           /* AP of -map: 0 area under the curve, 11, 101 */
+    int letter_box;       /* 1: letterbox training and -map images whatever the cfg says */
+    int time_limit_sec;   /* > 0: stop after this many seconds as on SIGTERM (saves _last) */
+    int benchmark_layers; /* 1: per-layer forward/backward times printed at the end */
 };
 
 /* Trains per o: setup, the loop, checkpoints, signals. Returns the exit status: 0 on success

@@ -65,6 +65,8 @@ struct trainer {
     char last_good[4096]; /* last checkpoint written or loaded ("" if none) */
     FILE *csv;
     struct train_opts o;  /* the command line */
+    double start_ms;      /* when the loop started (-time_limit_sec) */
+    double *layer_bwd_ms; /* -benchmark_layers: owned, also net->layer_bwd_ms */
     int imgs;             /* images per iteration */
     int init_w, init_h, random, resize_step, start_iter;
     float random_coef;
@@ -77,6 +79,8 @@ static void trainer_free(struct trainer *t)
 {
     if (t->csv) fclose(t->csv);
     loader_free(t->loader);
+    if (t->net) t->net->layer_bwd_ms = NULL; /* borrowed from t->layer_bwd_ms */
+    free(t->layer_bwd_ms);
     net_free(t->net);
     net_free(t->inf);
     names_free(t->names, t->n_names);
@@ -253,6 +257,11 @@ static int setup_net(struct trainer *t)
         net->cur_iteration = 0;
     }
     if (net_prepare_training(net)) return -1;
+    if (t->o.letter_box) net->hp.letter_box = 1;
+    if (t->o.benchmark_layers) {
+        net->layer_ms = xcalloc((size_t)net->n, sizeof(double));
+        t->layer_bwd_ms = net->layer_bwd_ms = xcalloc((size_t)net->n, sizeof(double));
+    }
     t->classes = net->head.classes;
     t->random = net->head.random;
     t->random_coef = t->random == 1 ? 1.4f : (float)t->random;
@@ -282,6 +291,7 @@ static int setup_map(struct trainer *t, const char *train_list)
     struct net_options no = net_options_default();
     no.quiet = 1;
     t->inf = net_parse(t->o.cfg_path, 0, t->o.seed, &no);
+    if (t->inf && t->o.letter_box) t->inf->hp.letter_box = 1;
     return t->inf ? 0 : -1;
 }
 
@@ -398,6 +408,7 @@ static double trainer_map(struct trainer *t)
     sync_inference_copy(t);
     struct map_opts mo = map_opts_default();
     mo.iou_thresh = t->o.iou_thresh;
+    mo.points = t->o.points;
     mo.thresh = t->o.thresh;
     mo.quiet = 1;
     struct map_result mr;
@@ -571,7 +582,29 @@ static int trainer_iteration(struct trainer *t, struct run_state *rs)
                 g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", cur);
         return trainer_save(t, "last") ? -1 : 1;
     }
+    if (t->o.time_limit_sec > 0 && cur < hp->max_batches &&
+        dn_now_ms() - t->start_ms >= 1000.0 * t->o.time_limit_sec) {
+        fprintf(stderr, "\n-time_limit_sec %d reached at iteration %d: saving and stopping\n", t->o.time_limit_sec,
+                cur);
+        return trainer_save(t, "last") ? -1 : 1;
+    }
     return 0;
+}
+
+/* -benchmark_layers: mean forward and backward ms per iteration of every layer (all the
+ * iteration's subdivisions), printed once at the end of training. */
+static void print_layer_times(const struct trainer *t)
+{
+    const struct net *net = t->net;
+    int iters = net->cur_iteration - t->start_iter;
+    if (!net->layer_ms || iters <= 0) return;
+    double total = 0;
+    for (int i = 0; i < net->n; i++) total += net->layer_ms[i] + net->layer_bwd_ms[i];
+    fprintf(stderr, "layer times over %d iterations (ms per iteration):\n%5s %-14s %9s %9s %6s\n", iters, "layer",
+            "type", "forward", "backward", "%");
+    for (int i = 0; i < net->n; i++)
+        fprintf(stderr, "%5d %-14s %9.2f %9.2f %5.1f%%\n", i, net->layers[i]->ops->name, net->layer_ms[i] / iters,
+                net->layer_bwd_ms[i] / iters, total > 0 ? 100 * (net->layer_ms[i] + net->layer_bwd_ms[i]) / total : 0);
 }
 
 static int trainer_run(struct trainer *t)
@@ -579,6 +612,7 @@ static int trainer_run(struct trainer *t)
     struct net *net = t->net;
     struct run_state rs;
     run_state_init(t, &rs);
+    t->start_ms = dn_now_ms();
     int w, h;
     iteration_size(t, net->cur_iteration, &w, &h);
     if (loader_request(t->loader, net->cur_iteration, w, h)) return -1;
@@ -613,6 +647,7 @@ int train_detector(const struct train_opts *o)
          * is an error and the previous checkpoint stays) instead of killing the process. */
         signal(SIGXFSZ, SIG_IGN);
         rc = trainer_run(&t) ? 1 : 0;
+        print_layer_times(&t);
         if (data_stats_any(&t.data_total)) print_data_summary(&t.data_total, "in total");
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);

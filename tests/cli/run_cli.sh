@@ -99,6 +99,48 @@ PY
 if [ "$size" = "$exp" ]; then ok "init: file size = header + 4 x parameters ($size)"; else bad "init: file size" "$size != $exp"; fi
 if "$BIN" focal table >/dev/null 2>&1; then ok "focal table runs"; else bad "focal table runs"; fi
 
+# --- AlexeyAB's flags and verbs
+out=$("$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -dont_show -mjpeg_port 8090 -json_port 8070 -i 0 \
+      -hier 0.5 -show -http_post_host localhost 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && grep -q "img.png: Predicted in" <<<"$out" && grep -qx "ignored: -mjpeg_port (no HTTP server in this build)" err.txt \
+   && grep -qx "ignored: -hier (only YOLOv2 \[region\] layers use it)" err.txt && grep -q "^ignored: -i (no GPU" err.txt \
+   && [ "$(grep -c '^ignored: ' err.txt)" -eq 6 ]; then ok "test: darknet's other flags accepted with one 'ignored' line each (-hier takes a value)"
+else bad "test: darknet's other flags" "rc=$rc $(cat err.txt | tail -5)"; fi
+expect_fail "cli: a flag darknet does not know either" "unknown flag -mjpeg" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -mjpeg 8090
+expect_fail "cli: darknet flag without its value" "-mjpeg_port needs a value" "$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -mjpeg_port
+rm -f img.txt
+out=$("$BIN" detector test ok.data "$D/tiny.cfg" tiny.weights img.png -thresh 0.001 -save_labels -benchmark_layers 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && [ -s img.txt ] && awk 'NF != 5 || $1 !~ /^[01]$/ || $2 < 0 || $2 > 1 || $4 <= 0 { exit 1 }' img.txt \
+   && grep -q "layer times (ms), slowest first" err.txt && [ "$(grep -cE '^ +[0-9]+ (convolutional|maxpool|route|shortcut|upsample|yolo) ' err.txt)" -ge 10 ]; then
+    ok "test: -save_labels writes img.txt (class x y w h), -benchmark_layers prints per-layer times"
+else bad "test: -save_labels / -benchmark_layers" "rc=$rc $(head -3 img.txt 2>/dev/null) $(tail -3 err.txt)"; fi
+mkdir -p cfg && printf 'classes=2\nnames=tiny.names\n' > cfg/coco.data
+out=$("$BIN" detect "$D/tiny.cfg" tiny.weights img.png -thresh 0.001 2>/dev/null); rc=$?
+out2=$("$BIN" detector test cfg/coco.data "$D/tiny.cfg" tiny.weights img.png -thresh 0.001 2>/dev/null)
+if [ $rc -eq 0 ] && [ "$(sed 's/in [0-9.]* milli/X/' <<<"$out")" = "$(sed 's/in [0-9.]* milli/X/' <<<"$out2")" ]; then
+    ok "detect = detector test with cfg/coco.data"
+else bad "detect verb" "rc=$rc"; fi
+help=$("$BIN" help); rc=$?
+if [ $rc -eq 0 ] && [ "$("$BIN" -h)" = "$help" ] && [ "$("$BIN" detector train --help)" = "$help" ] \
+   && grep -q "detector train.*-thresh.*-iou_thresh.*-mAP_epochs\|detector train.*-mAP_epochs.*-thresh.*-iou_thresh" <<<"$help" \
+   && for v in "detector test" "detector train" "detector map" "detector valid" "detector calc_anchors" detect init benchmark "focal table" version; do
+          grep -q "darknet $v" <<<"$help" || exit 1; done; then ok "help, -h, --help: every verb, train's flags, exit 0"
+else bad "help" "$help"; fi
+# non-finite predictions: the first head's w planes pushed to exp(100) = inf in float
+/usr/bin/python3 - tiny.weights inf.weights <<'PY'
+import sys, numpy as np
+b = bytearray(open(sys.argv[1], "rb").read())
+f = np.frombuffer(b, dtype=np.float32, offset=20).copy()
+base = 248 + 1216 + 192              # conv6's biases come first in its arrays
+for a in range(3): f[base + a * 7 + 2] = 100.0   # slot a, plane 2 (tw)
+open(sys.argv[2], "wb").write(bytes(b[:20]) + f.tobytes())
+PY
+out=$("$BIN" detector test ok.data "$D/tiny.cfg" inf.weights img.png -thresh 0.001 -ext_output -out inf.json 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && ! grep -qiE "inf|nan" <<<"$out" && ! grep -qiE "inf|nan" inf.json && [ "$(grep -c 'non-finite box skipped' err.txt)" -eq 1 ] \
+   && grep -qE "warning: [0-9]+ detections with a non-finite box skipped" err.txt; then
+    ok "test: detections with non-finite boxes are skipped and counted once"
+else bad "test: non-finite boxes" "rc=$rc $(grep -iE 'inf|nan' <<<"$out" | head -2) $(tail -2 err.txt)"; fi
+
 # --- evaluation: detector map / valid / calc_anchors on a generated 6-image dataset
 /usr/bin/python3 - <<'PY'
 import numpy as np, cv2, os

@@ -394,4 +394,27 @@ if [ $rc -eq 1 ] && grep -q 'q_last.weights: error: writing weights failed' <<<"
     ok "disk full on save: exit 1 naming the last good checkpoint; the previous files are intact, no temporary left"
 else bad "disk full on save" "rc=$rc $(tail -c 400 <<<"$err")"; fi
 
+# ------------------------------------------------------------------------------ 11. darknet's command line
+# AlexeyAB's README training line (-dont_show -mjpeg_port 8090 -map) and other flags of his train
+# verb: accepted, each unused one said once; -time_limit_sec stops like SIGTERM (saves _last,
+# exit 0); -benchmark_layers prints per-layer times; -points sets -map's AP mode.
+mkdir -p ab; mkdata ab.data ab
+sed 's/^max_batches=.*/max_batches=4/' q.cfg > ab/q.cfg
+out=$("$BIN" detector train ab.data ab/q.cfg -dont_show -mjpeg_port 8090 -map -map_every 2 -points 11 -i 0 -gpus 0 -json_port 8070 \
+      -show_imgs -benchmark_layers -seed 3 2>ab.err); rc=$?
+if [ $rc -eq 0 ] && [ -s ab/q_final.weights ] && grep -qx "ignored: -mjpeg_port (no HTTP server in this build)" ab.err \
+   && [ "$(grep -c '^ignored: ' ab.err)" -eq 5 ] && grep -q "used 11 Recall-points" <<<"$out" \
+   && grep -q "^layer times over 4 iterations" ab.err && grep -qE "^ +0 convolutional +[0-9.]+ +[0-9.]+ " ab.err; then
+    ok "train: AlexeyAB's training line and flags (ignored ones said once each, -points, -benchmark_layers)"
+else bad "train: AlexeyAB's flags" "rc=$rc $(tail -n 4 ab.err)"; fi
+sed 's/^max_batches=.*/max_batches=100000/' q.cfg > ab/long.cfg
+t0=$(date +%s)
+"$BIN" detector train ab.data ab/long.cfg -dont_show -time_limit_sec 2 -seed 3 >/dev/null 2>ab2.err; rc=$?
+t1=$(date +%s)
+if [ $rc -eq 0 ] && grep -q -- "-time_limit_sec 2 reached at iteration" ab2.err && loads ab/long_last.weights \
+   && [ ! -e ab/long_final.weights ] && [ $((t1 - t0)) -lt 60 ]; then
+    ok "train: -time_limit_sec stops, saves _last.weights, exit 0"
+else bad "train: -time_limit_sec" "rc=$rc $(tail -n 3 ab2.err)"; fi
+expect_fail "train: a typo is still an error" "unknown flag -thres" "$BIN" detector train ab.data ab/q.cfg -dont_show -thres 0.5
+
 cli_end

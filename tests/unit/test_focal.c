@@ -450,6 +450,7 @@ TEST(focal_cli_table)
         rows++;
     }
     CHECK_EQ_INT(rows, 6);
+    CHECK_CONTAINS(out_buf, "w = alpha for y = 1 and 1-alpha for y = 0"); /* what w is */
 
     const char *argv2[] = {"focal", "table", "-alpha", "0.5", "-gamma", "2"};
     CHECK_EQ_INT(run_cli(6, argv2, &err), 0);

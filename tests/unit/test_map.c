@@ -363,12 +363,56 @@ TEST(map_curve_downsampled)
     struct map_opts o = map_opts_default();
     struct map_result r;
     map_acc_compute(a, &o, &r);
-    CHECK_EQ_INT(r.n_curve, MAP_CURVE_MAX_POINTS);
+    /* no true positive among 1200 ranks: only the two ends are kept */
+    CHECK_EQ_INT(r.n_curve, 2);
+    CHECK_NEAR(r.curve_score[0], 1.0f, 0);
     CHECK_NEAR(r.curve_recall[r.n_curve - 1], 0, 0); /* the truth is in image 0, the det in 1199 */
     CHECK_NEAR(r.curve_score[r.n_curve - 1], 1.0f - (float)(N - 1) / N, 0);
-    for (int k = 1; k < r.n_curve; k++) CHECK(r.curve_score[k] <= r.curve_score[k - 1]);
     map_result_free(&r);
     map_acc_free(a);
+}
+
+/* n detections, the `hits` best of which each find their own truth (image i has a truth
+ * where detection i lies for i < hits). */
+static void curve_case(int n, int hits, struct map_result *r)
+{
+    struct map_acc *a = map_acc_create(1);
+    for (int i = 0; i < n; i++) {
+        struct label_box t[] = {truth(0, 0.5f, 0.5f, 0.2f, 0.2f)};
+        struct tdet d = det(1, i < hits ? 0.5f : 0.1f, i < hits ? 0.5f : 0.1f, 0.2f, 0.2f);
+        d.prob[0] = 1.0f - (float)i / n;
+        add(a, 100, 100, &d, 1, i < hits ? t : NULL, i < hits ? 1 : 0, NULL, 0);
+    }
+    struct map_opts o = map_opts_default();
+    map_acc_compute(a, &o, r);
+    map_acc_free(a);
+}
+
+/* Many detections: the curve keeps the high-precision start (the first rank), every rank
+ * where recall steps up, and the low-precision end; it is not cut at recall > 0. */
+TEST(map_curve_keeps_both_ends)
+{
+    struct map_result r;
+    curve_case(1200, 50, &r); /* 1 + 50 hits (rank 0 is one) + the last rank = 51 points */
+    CHECK_EQ_INT(r.n_curve, 51);
+    CHECK_NEAR(r.curve_recall[0], 1.0f / 50, 1e-7);
+    CHECK_NEAR(r.curve_precision[0], 1, 0);
+    CHECK_NEAR(r.curve_recall[49], 1, 1e-7);
+    CHECK_NEAR(r.curve_precision[49], 1, 0);
+    CHECK_NEAR(r.curve_precision[50], 50.0f / 1200, 1e-7);
+    for (int k = 1; k < r.n_curve; k++) CHECK(r.curve_recall[k] >= r.curve_recall[k - 1]);
+    map_result_free(&r);
+    curve_case(1200, 800, &r); /* 801 candidates: 500 kept, evenly, both ends included */
+    CHECK_EQ_INT(r.n_curve, MAP_CURVE_MAX_POINTS);
+    CHECK_NEAR(r.curve_recall[0], 1.0f / 800, 1e-7);
+    CHECK_NEAR(r.curve_precision[0], 1, 0);
+    CHECK_NEAR(r.curve_recall[r.n_curve - 1], 1, 1e-6);
+    CHECK_NEAR(r.curve_precision[r.n_curve - 1], 800.0f / 1200, 1e-6);
+    for (int k = 1; k < r.n_curve; k++) CHECK(r.curve_score[k] < r.curve_score[k - 1]);
+    map_result_free(&r);
+    curve_case(300, 100, &r); /* up to 500 ranks: every one */
+    CHECK_EQ_INT(r.n_curve, 300);
+    map_result_free(&r);
 }
 
 /* ------------------------------------------------------------------ literal reference */
