@@ -1,6 +1,6 @@
 /*
  * detector_map.c — `darknet detector map DATA CFG WEIGHTS`: darknet's mAP table on stdout
- * (docs/behaviour/data_and_eval.md §7), our JSON with -json FILE; the work is map_evaluate.
+ * (docs/behaviour/data_and_eval.md §7), our JSON with -json FILE; the work is map_eval_run.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -86,11 +86,11 @@ int detector_map_main(int argc, char **argv)
         goto out;
     }
     o.difficult_list = df.difficult;
-    if (map_evaluate(net, valid, names, classes, &o, &r)) goto out;
-    map_print_table(&r, names, stdout);
+    if (map_eval_run(net, valid, names, classes, &o, &r)) goto out;
+    map_eval_print_table(&r, names, stdout);
     fflush(stdout);
     print_summary(&r);
-    rc = json && map_write_json(&r, names, json) ? 1 : 0;
+    rc = json && map_eval_write_json(&r, names, json) ? 1 : 0;
 out:
     map_result_free(&r);
     detect_report_nonfinite(net);

@@ -22,8 +22,8 @@ struct map_opts {
     float iou_thresh; /* t_iou: a detection matches a truth when IoU > t_iou (strict); 0.5 */
     float thresh;     /* t_s: score threshold of the TP/FP/FN statistics (strict >); 0.25 */
     int points;       /* 0 = area under the curve, 11 = VOC2007, 101 = COCO (any P >= 2 works) */
-    int quiet;        /* map_evaluate only: no progress lines, no per-line label warnings */
-    const char *difficult_list; /* map_evaluate only: list parallel to valid, or NULL */
+    int quiet;        /* map_eval_run only: no progress lines, no per-line label warnings */
+    const char *difficult_list; /* map_eval_run only: list parallel to valid, or NULL */
 };
 
 /* Defaults of `detector map`: t_iou 0.5, t_s 0.25, area under the curve. */
@@ -53,7 +53,7 @@ struct map_result {
      * positive and the last rank (thinned evenly if still too many; both ends kept). */
     int n_curve;
     float *curve_recall, *curve_precision, *curve_score; /* [n_curve] each, owned */
-    /* filled by map_evaluate (0 from map_acc_compute) */
+    /* filled by map_eval_run (0 from map_acc_compute) */
     int images, images_missing, labels_missing, bad_labels;
     double seconds;
 };

@@ -1,9 +1,9 @@
 /*
- * map_eval.c — map_evaluate(): a network over a valid list, labels read per image, the metrics
+ * map_eval.c — map_eval_run(): a network over a valid list, labels read per image, the metrics
  * of docs/behaviour/data_and_eval.md §7 by map.c; and darknet's `detector map` table and our
  * JSON of the result. `detector map` (cli/detector_map.c) and the trainer's -map call it.
  *
- * JSON written by map_write_json, one object:
+ * JSON written by map_eval_write_json, one object:
  *   iou_thresh, thresh, points, map50, map50_95, ap_small, precision, recall, f1, tp, fp, fn,
  *   avg_iou (0..1), detections (records), truths,
  *   classes: [{id, name, ap, tp, fp, truths}],
@@ -52,9 +52,9 @@ static int read_truths(const char *image_path, int classes, int quiet, struct la
     return n;
 }
 
-/* ------------------------------------------------------------------ map_evaluate */
+/* ------------------------------------------------------------------ map_eval_run */
 
-int map_evaluate(struct net *net, const char *valid_list, char **names, int classes, const struct map_opts *o,
+int map_eval_run(struct net *net, const char *valid_list, char **names, int classes, const struct map_opts *o,
                  struct map_result *out)
 {
     (void)names;
@@ -115,7 +115,7 @@ int map_evaluate(struct net *net, const char *valid_list, char **names, int clas
 
 /* ------------------------------------------------------------------ output */
 
-void map_print_table(const struct map_result *r, char **names, FILE *f)
+void map_eval_print_table(const struct map_result *r, char **names, FILE *f)
 {
     fprintf(f, "\n detections_count = %d, unique_truth_count = %d  \n", r->detections, r->truths);
     for (int c = 0; c < r->classes; c++)
@@ -151,7 +151,7 @@ static void json_floats(FILE *f, const char *key, const float *v, int n)
     fprintf(f, "]");
 }
 
-int map_write_json(const struct map_result *r, char **names, const char *path)
+int map_eval_write_json(const struct map_result *r, char **names, const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f) {

@@ -20,15 +20,15 @@
  * reported, skipped and counted in out->images_missing. names may be NULL (only used for
  * messages). Returns 0, or -1 after an error line (valid list or difficult list unreadable,
  * the net has no [yolo] layer or its classes differ from `classes`); *out is then zeroed. */
-int map_evaluate(struct net *net, const char *valid_list, char **names, int classes, const struct map_opts *o,
+int map_eval_run(struct net *net, const char *valid_list, char **names, int classes, const struct map_opts *o,
                  struct map_result *out);
 
 /* darknet's `detector map` table (spec §7 "Output") to f, followed by our lines
  * "mean average precision (mAP@0.50:0.95) = %f" and "AP small (area < 32x32 px) = %f". */
-void map_print_table(const struct map_result *r, char **names, FILE *f);
+void map_eval_print_table(const struct map_result *r, char **names, FILE *f);
 
 /* Writes r as one JSON object (keys documented in README / map_eval.c) to path.
  * Returns 0, or -1 after an error line. */
-int map_write_json(const struct map_result *r, char **names, const char *path);
+int map_eval_write_json(const struct map_result *r, char **names, const char *path);
 
 #endif

@@ -414,8 +414,8 @@ static double trainer_map(struct trainer *t)
     struct map_result mr;
     memset(&mr, 0, sizeof mr);
     const char *valid = t->df.valid ? t->df.valid : (t->df.train ? t->df.train : "data/train.txt");
-    if (map_evaluate(t->inf, valid, t->names, t->classes, &mo, &mr)) return -1;
-    map_print_table(&mr, t->names, stdout); /* the same table as `detector map` */
+    if (map_eval_run(t->inf, valid, t->names, t->classes, &mo, &mr)) return -1;
+    map_eval_print_table(&mr, t->names, stdout); /* the same table as `detector map` */
     double m = mr.map;
     map_result_free(&mr);
     return m;
