@@ -16,7 +16,9 @@ Statistics, per variant over the seeds that finished:
 - Δ mAP@0.50 vs the variant named `stock`: per seed difference (variant − stock) over the seeds
   both finished, mean ± sample std, in percentage points (paired, since runs share seed and data),
   and its 95% confidence interval (Student t with n−1 degrees of freedom; n/a for one seed, and
-  no CI column when no variant has two).
+  no CI column when no variant has two); the paired t test's p value Holm-adjusted over the
+  variants, one verdict word (better / worse / no detectable difference) and the smallest
+  difference the seeds could have detected (scripts/study_stats.py).
 - obj loss (and avg loss in losses.png) is each variant's own objectness loss (BCE or focal):
   labelled not comparable between variants when a focal variant is present.
 - pr.png: pr_points() of each map.json curve, both ends kept (first detection to last).
@@ -32,6 +34,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study_stats  # noqa: E402  (scripts/study_stats.py: paired t, Holm, verdicts)
+
 CSV_COLUMNS = ('iteration', 'images', 'loss', 'avg_loss', 'box_loss', 'obj_loss', 'cls_loss',
                'lr', 'seconds', 'images_per_sec', 'map50')
 LOSS_TERMS = ('box_loss', 'obj_loss', 'cls_loss')
@@ -41,7 +46,8 @@ PR_MAX_POINTS = 2000           # per curve in pr.png
 STOCK = 'stock'
 # (key, column title, scale, decimals) for the table
 TABLE = (('map50', 'mAP@0.50 %', 100, 2), ('delta_map50', 'Δ mAP@0.50 vs stock (pts)', 100, 2),
-         ('delta_ci', 'Δ 95% CI', 100, 2),
+         ('delta_ci', 'Δ 95% CI', 100, 2), ('p_holm', 'p (Holm)', 1, 3), ('verdict', 'verdict', 1, 0),
+         ('mde', 'detectable Δ (pts)', 100, 1),
          ('map50_95', 'mAP@0.50:0.95 %', 100, 2), ('ap_small', 'AP small %', 100, 2),
          ('precision', 'P %', 100, 1), ('recall', 'R %', 100, 1), ('f1', 'F1 %', 100, 1),
          ('box_loss', 'box loss', 1, 4), ('obj_loss', 'obj loss', 1, 4), ('cls_loss', 'cls loss', 1, 4))
@@ -199,8 +205,24 @@ def summarise(variants):
                      if stock_by_seed.get(r['seed']) is not None and r['map'].get('map50') is not None]
             row['delta_map50'] = mean_std(diffs)
         row['delta_map50']['ci95'] = ci95(row['delta_map50'])
+        row['diffs'] = diffs if stock_by_seed is not None else []
         rows.append(row)
+    add_verdicts(rows)
+    for r in rows:
+        r.pop('diffs', None)
     return rows
+
+
+def add_verdicts(rows):
+    """Paired t test of each variant against stock, Holm-adjusted over the variants, one verdict
+    word and the minimum detectable difference (scripts/study_stats.py); stock gets none."""
+    others = [r for r in rows if r['variant'] != STOCK]
+    for r, v in zip(others, study_stats.verdicts([{'name': r['variant'], 'diffs': r['diffs']} for r in others])):
+        r['delta_map50'].update({'p': v['p'], 'p_holm': v['p_holm'], 'mde': v['mde']})
+        r['verdict'] = v['verdict'] if v['n'] >= 2 else 'n/a (%d seed%s)' % (v['n'], '' if v['n'] == 1 else 's')
+    for r in rows:
+        if r['variant'] == STOCK:
+            r['verdict'] = '—'
 
 
 def fmt(ms, scale, decimals, signed=False):
@@ -210,6 +232,11 @@ def fmt(ms, scale, decimals, signed=False):
     f = '%+.*f' if signed else '%.*f'
     s = f % (decimals, ms['mean'] * scale)
     return s if ms['std'] is None else s + ' ± %.*f' % (decimals, ms['std'] * scale)
+
+
+def n_tested(rows):
+    """How many variants got a p value (the m of Holm and of the detectable difference)."""
+    return sum(1 for r in rows if r['delta_map50'].get('p') is not None) or max(1, len(rows) - 1)
 
 
 def has_ci(rows):
@@ -229,14 +256,19 @@ def spread_note(rows):
 
 def table_lines(rows):
     """The table; without the Δ 95% CI column when no variant has one (fewer than 2 seeds)."""
-    table = [t for t in TABLE if t[0] != 'delta_ci' or has_ci(rows)]
+    table = [t for t in TABLE if t[0] not in ('delta_ci', 'p_holm', 'verdict', 'mde') or has_ci(rows)]
     head = ['variant', 'seeds'] + [t[1] for t in table]
     body = []
     for r in rows:
         cells = [r['variant'], str(r['n_seeds'])]
         for key, _title, scale, dec in table:
-            if key in ('delta_map50', 'delta_ci') and r['variant'] == STOCK:
+            if key in ('delta_map50', 'delta_ci', 'p_holm', 'mde') and r['variant'] == STOCK:
                 cells.append('—')
+            elif key == 'verdict':
+                cells.append(r.get('verdict', 'n/a'))
+            elif key in ('p_holm', 'mde'):
+                v = r['delta_map50'].get(key)
+                cells.append('n/a' if v is None else '%.*f' % (dec if key == 'mde' else 3, v * scale))
             elif key == 'delta_ci':
                 ci = r['delta_map50']['ci95']
                 cells.append('n/a' if ci is None else '[%+.*f, %+.*f]' % (dec, ci[0] * scale, dec, ci[1] * scale))
@@ -563,8 +595,13 @@ def build(out_dir, plots=True, quiet=False):
             'of training iterations of each run. Δ = per-seed paired difference to `stock`, '
             'percentage points' % int(FINAL_FRACTION * 100)]
     if has_ci(rows):
-        note[0] += (', with its 95% confidence interval (Student t, n−1 dof): an interval that '
-                    'contains 0 means the seeds do not separate the variant from stock.')
+        note[0] += (', with its 95%% confidence interval (Student t, n−1 dof): an interval that '
+                    'contains 0 means the seeds do not separate the variant from stock. p (Holm): '
+                    'two-sided paired t test, Holm-adjusted over the %d variant(s) tested against stock. '
+                    'verdict: better / worse when p (Holm) < 0.05, else no detectable difference. '
+                    'detectable Δ: the true difference these seeds would detect with 80%% power at '
+                    'the level 0.05 / %d (two-sided), given the spread of the paired differences.'
+                    % (n_tested(rows), n_tested(rows)))
     else:
         note[0] += '.'
     if obj_loss_differs(variants):

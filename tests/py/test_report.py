@@ -108,6 +108,20 @@ class ReportTest(unittest.TestCase):
         ms = self.rep.mean_std([0.01, 0.02, 0.03, 0.04, 0.05])      # 4 dof: t = 2.776
         self.assertAlmostEqual(self.rep.ci95(ms)[1], 0.03 + 2.776 * math.sqrt(0.00025) / math.sqrt(5))
 
+    def test_verdicts_paired_t_and_holm(self):
+        g2, g0 = self.rows['focal_g2']['delta_map50'], self.rows['focal_g0']['delta_map50']
+        # d = .05, .07: t = .06 / (.0141421 / sqrt 2) = 6.0, 1 dof: p = 2 (1/2 - atan(6)/pi)
+        p = 2 * (0.5 - math.atan(6.0) / math.pi)
+        self.assertAlmostEqual(g2['p'], p, places=9)
+        self.assertIsNone(g0['p'])                      # one seed: no test
+        self.assertAlmostEqual(g2['p_holm'], p, places=9)  # the only variant with a p value
+        self.assertEqual(self.rows['focal_g2']['verdict'], 'no detectable difference')  # p = 0.105
+        self.assertGreater(g2['mde'], 0.06)             # 2 seeds could not have seen 6 points
+        md = open(os.path.join(self.dir, 'report.md')).read()
+        self.assertRegex(md, r'\| verdict +\|')
+        self.assertRegex(md, r'\| focal_g2 .*\| 0\.105 +\| no detectable difference +\| 14\.1 ')
+        self.assertRegex(md, r'\| focal_g0 .*\| n/a \(1 seed\) ')
+
     def test_final_loss_statistics(self):
         s = self.rows['stock']
         self.assertMS(s['box_loss'], 0.6, math.sqrt(2 * 0.1 ** 2), 2)          # 0.5 ; (0.6+0.8)/2
