@@ -417,4 +417,32 @@ if [ $rc -eq 0 ] && grep -q -- "-time_limit_sec 2 reached at iteration" ab2.err 
 else bad "train: -time_limit_sec" "rc=$rc $(tail -n 3 ab2.err)"; fi
 expect_fail "train: a typo is still an error" "unknown flag -thres" "$BIN" detector train ab.data ab/q.cfg -dont_show -thres 0.5
 
+# ------------------------------------------------------------------------------ 12. partial -> train
+# darknet partial keeps layers 0..28 of a trained file (header 0.2.5, seen 0); detector train
+# starts from it: with max_batches=0 no iteration runs, so _final.weights holds exactly what was
+# loaded: the source's first 29 layers and, after them, the seeded initialisation (darknet init
+# with the same -seed).
+mkdir -p pt; mkdata pt.data pt
+sed 's/^max_batches=.*/max_batches=0/' q.cfg > pt/q.cfg
+"$BIN" partial q.cfg d1/q_final.weights pt/q.conv.29 29 >/dev/null 2>pt.err \
+ && "$BIN" init q.cfg pt/init9.weights -seed 9 >/dev/null 2>&1 \
+ && "$BIN" detector train pt.data pt/q.cfg pt/q.conv.29 -dont_show -seed 9 >/dev/null 2>pt2.err; rc=$?
+if [ $rc -eq 0 ] && grep -q '^Done! Loaded 29 layers from weights-file' pt2.err \
+   && grep -q 'q.conv.29: partial weights: layers 29\.\.37 keep their initialisation' pt2.err && "$PY" - <<'PY'
+import struct, sys
+src, part = open('d1/q_final.weights', 'rb').read(), open('pt/q.conv.29', 'rb').read()
+fin, init = open('pt/q_final.weights', 'rb').read(), open('pt/init9.weights', 'rb').read()
+assert struct.unpack('<iiiQ', part[:20]) == (0, 2, 5, 0), struct.unpack('<iiiQ', part[:20])
+assert struct.unpack('<Q', src[12:20])[0] > 0            # the source had trained images: reset
+n = len(part) - 20
+assert 0 < n < len(src) - 20 and part[20:] == src[20:20 + n]
+assert len(fin) == len(src) == len(init)
+assert fin[20:20 + n] == src[20:20 + n], 'layers 0..28 differ from the source'
+assert fin[20 + n:] == init[20 + n:], 'layers 29.. are not the seeded initialisation'
+assert src[20:20 + n] != init[20:20 + n]                 # the two checks above can tell them apart
+print(f'    partial: {n // 4} of {(len(src) - 20) // 4} floats kept')
+PY
+then ok "partial -> detector train: layers 0..28 equal the source, the rest the seeded initialisation; seen 0"
+else bad "partial -> detector train" "rc=$rc $(tail -n 2 pt.err pt2.err)"; fi
+
 cli_end
