@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "  darknet version\n"
                "  darknet help\n"
                "Other flags of AlexeyAB's darknet (-mjpeg_port, -json_port, -http_post_host, -gpus, -i, -show,\n"
-               "-show_imgs, -chart, -hier, ...) are accepted by the detector verbs with one \"ignored: ...\" line;\n"
+               "-show_imgs, -hier, ...) are accepted by the detector verbs with one \"ignored: ...\" line;\n"
                "an unknown flag is an error. Results go to stdout, diagnostics to stderr.\n");
 }
 

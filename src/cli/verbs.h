@@ -26,7 +26,7 @@ int partial_main(int argc, char **argv);   /* `darknet partial CFG WEIGHTS OUT N
 #define DETECTOR_TRAIN_USAGE                                                                       \
     "darknet detector train <data> <cfg> [weights] [-map] [-map_every N] [-mAP_epochs 4]"          \
     " [-thresh 0.25] [-iou_thresh 0.5] [-points 0|11|101] [-clear] [-seed N] [-threads 2]"         \
-    " [-letter_box] [-time_limit_sec S] [-benchmark_layers] [-quiet] [-dont_show]"
+    " [-letter_box] [-time_limit_sec S] [-benchmark_layers] [-chart chart.png] [-nochart] [-quiet] [-dont_show]"
 #define DETECTOR_MAP_USAGE                                                                         \
     "darknet detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-thresh 0.25] [-points 0|11|101]" \
     " [-json FILE] [-quiet]"
