@@ -116,7 +116,7 @@ static const struct {
     {"-benchmark", 0, "it belongs to `detector demo`, which this build does not have"},
     {"-check_mistakes", 0, "not implemented"},
     {"-hier", 1, "only YOLOv2 [region] layers use it"},
-    {"-chart", 1, "chart.png is not drawn yet"},
+    {"-chart", 1, "only detector train draws chart.png"},
     {"-map", 0, NULL},
     {"-clear", 0, NULL},
     {"-thresh", 1, NULL},

@@ -4,9 +4,10 @@
  *
  * Flags: darknet's -map -clear -dont_show -thresh F -iou_thresh F -mAP_epochs N -points N
  * (AP of -map) -letter_box (letterboxed training and -map images) -time_limit_sec S (stop after
- * S seconds, saving _last) -benchmark_layers (per-layer times at the end), and ours: -seed N,
- * -threads N (loader threads, default 2), -map_every N (mAP period in iterations, overrides
- * darknet's rule), -quiet. darknet's other flags (-gpus, -mjpeg_port, -show_imgs, -chart,
+ * S seconds, saving _last) -benchmark_layers (per-layer times at the end) -chart PATH (the
+ * chart's file instead of chart.png; see train/chart.c), and ours: -seed N, -threads N (loader
+ * threads, default 2), -map_every N (mAP period in iterations, overrides darknet's rule),
+ * -nochart (no chart files), -quiet. darknet's other flags (-gpus, -mjpeg_port, -show_imgs,
  * ...) are accepted with one "ignored: ..." line each (args_darknet_ignored).
  */
 #include <stdint.h>
@@ -38,6 +39,8 @@ int detector_train_main(int argc, char **argv)
     o.points = args_int(&a, "-points", 0);
     o.time_limit_sec = args_int(&a, "-time_limit_sec", 0);
     o.benchmark_layers = args_flag(&a, "-benchmark_layers");
+    o.nochart = args_flag(&a, "-nochart");
+    o.chart_path = args_str(&a, "-chart", NULL);
     if (args_darknet_ignored(&a, "detector train") < 0) {
         args_free(&a);
         return 1;

@@ -22,12 +22,13 @@ static void usage(FILE *f)
                "  " DETECTOR_VALID_USAGE "\n"
                "  " DETECTOR_CALC_ANCHORS_USAGE "\n"
                "  " INIT_USAGE "\n"
+               "  " PARTIAL_USAGE "\n"
                "  " BENCHMARK_USAGE "\n"
                "  " FOCAL_USAGE "\n"
                "  darknet version\n"
                "  darknet help\n"
                "Other flags of AlexeyAB's darknet (-mjpeg_port, -json_port, -http_post_host, -gpus, -i, -show,\n"
-               "-show_imgs, -chart, -hier, ...) are accepted by the detector verbs with one \"ignored: ...\" line;\n"
+               "-show_imgs, -hier, ...) are accepted by the detector verbs with one \"ignored: ...\" line;\n"
                "an unknown flag is an error. Results go to stdout, diagnostics to stderr.\n");
 }
 
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "detector")) return detector_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "detect")) return detect_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "init")) return init_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "partial")) return partial_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "benchmark")) return benchmark_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "focal")) return focal_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version")) {

@@ -16,6 +16,7 @@ int init_main(int argc, char **argv);
 int benchmark_main(int argc, char **argv);
 int focal_cli_main(int argc, char **argv); /* argv[0] is "focal" */
 int detect_main(int argc, char **argv);    /* `darknet detect CFG WEIGHTS [IMAGE]` */
+int partial_main(int argc, char **argv);   /* `darknet partial CFG WEIGHTS OUT N` */
 
 /* Usage lines: each verb prints its own on a usage error and `darknet help` prints them all. */
 #define DETECTOR_TEST_USAGE                                                                        \
@@ -25,13 +26,15 @@ int detect_main(int argc, char **argv);    /* `darknet detect CFG WEIGHTS [IMAGE
 #define DETECTOR_TRAIN_USAGE                                                                       \
     "darknet detector train <data> <cfg> [weights] [-map] [-map_every N] [-mAP_epochs 4]"          \
     " [-thresh 0.25] [-iou_thresh 0.5] [-points 0|11|101] [-clear] [-seed N] [-threads 2]"         \
-    " [-letter_box] [-time_limit_sec S] [-benchmark_layers] [-quiet] [-dont_show]"
+    " [-letter_box] [-time_limit_sec S] [-benchmark_layers] [-chart chart.png] [-nochart] [-quiet] [-dont_show]"
 #define DETECTOR_MAP_USAGE                                                                         \
     "darknet detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-thresh 0.25] [-points 0|11|101]" \
     " [-json FILE] [-quiet]"
 #define DETECTOR_VALID_USAGE "darknet detector valid <data> <cfg> <weights> [-out PREFIX]"
 #define DETECTOR_CALC_ANCHORS_USAGE                                                                \
     "darknet detector calc_anchors <data> -num_of_clusters K -width W -height H [-seed N] [-show]"
+#define PARTIAL_USAGE                                                                              \
+    "darknet partial <cfg> <weights> <out.weights> <N> [-quiet]  (keeps layers 0..N-1, seen = 0)"
 #define INIT_USAGE "darknet init <cfg> <out.weights> [-seed N] [-random_bn]"
 #define BENCHMARK_USAGE                                                                            \
     "darknet benchmark <cfg> [weights] [-iters N] [-warmup W] [-layers] [-threads T] [-train | -yolo]" \

@@ -9,6 +9,7 @@
  * path is the only one we support).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -160,6 +161,60 @@ void image_draw_box(struct image *im, int x1, int y1, int x2, int y2, int thickn
     fill_rect(im, rt - th + 1 > l ? rt - th + 1 : l, t, rt, bt, col);
 }
 
+void image_fill_rect(struct image *im, int x1, int y1, int x2, int y2, float r, float g, float b)
+{
+    const float col[3] = {r, g, b};
+    fill_rect(im, x1 < x2 ? x1 : x2, y1 < y2 ? y1 : y2, x1 < x2 ? x2 : x1, y1 < y2 ? y2 : y1, col);
+}
+
+/* ---------------------------------------------------------------- lines */
+
+/* A thickness x thickness square centred on (x, y) (one pixel more below/right when even). */
+static void put_dot(struct image *im, long long x, long long y, int thickness, const float col[3])
+{
+    long long lo = (thickness - 1) / 2, hi = thickness / 2;
+    fill_rect(im, x - lo, y - lo, x + hi, y + hi, col);
+}
+
+void image_draw_line(struct image *im, int x0, int y0, int x1, int y1, int thickness, float r,
+                     float g, float b)
+{
+    const float col[3] = {r, g, b};
+    if (thickness < 1) thickness = 1;
+    /* Bresenham's error walk in 64-bit ints (no overflow for any int endpoints); steps that
+     * are far outside the image are cheap no-ops in fill_rect, and a segment entirely to one
+     * side of the image is skipped at once. */
+    long long pad = thickness;
+    if (((long long)x0 < -pad && (long long)x1 < -pad) || ((long long)y0 < -pad && (long long)y1 < -pad) ||
+        ((long long)x0 >= im->w + pad && (long long)x1 >= im->w + pad) ||
+        ((long long)y0 >= im->h + pad && (long long)y1 >= im->h + pad))
+        return;
+    long long x = x0, y = y0, dx = llabs((long long)x1 - x0), dy = -llabs((long long)y1 - y0);
+    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    long long err = dx + dy;
+    for (;;) {
+        put_dot(im, x, y, thickness, col);
+        if (x == x1 && y == y1) break;
+        long long e2 = 2 * err;
+        if (e2 >= dy) {
+            err += dy;
+            x += sx;
+        }
+        if (e2 <= dx) {
+            err += dx;
+            y += sy;
+        }
+    }
+}
+
+void image_draw_polyline(struct image *im, const int *xy, int n, int thickness, float r, float g,
+                         float b)
+{
+    if (n == 1) image_draw_line(im, xy[0], xy[1], xy[0], xy[1], thickness, r, g, b);
+    for (int i = 1; i < n; i++)
+        image_draw_line(im, xy[2 * i - 2], xy[2 * i - 1], xy[2 * i], xy[2 * i + 1], thickness, r, g, b);
+}
+
 /* ---------------------------------------------------------------- text */
 
 void image_label_size(const char *text, int scale, int *w, int *h)
@@ -179,8 +234,15 @@ void image_draw_label(struct image *im, int x, int y, const char *text, int scal
     image_label_size(text, scale, &lw, &lh);
     fill_rect(im, x, y, (long long)x + lw - 1, (long long)y + lh - 1, bg);
     float ink = 0.299f * r + 0.587f * g + 0.114f * b > 0.5f ? 0.0f : 1.0f;
-    const float fg[3] = {ink, ink, ink};
-    long long gx = (long long)x + scale, gy = (long long)y + scale;
+    image_draw_text(im, x + scale, y + scale, text, scale, ink, ink, ink);
+}
+
+void image_draw_text(struct image *im, int x, int y, const char *text, int scale, float r, float g,
+                     float b)
+{
+    if (scale < 1) scale = 1;
+    const float ink[3] = {r, g, b};
+    long long gx = x, gy = y;
     for (const unsigned char *p = (const unsigned char *)text; *p; p++, gx += CELL_W * scale) {
         if (gx >= im->w) break;
         int code = *p >= FONT_FIRST && *p <= FONT_LAST ? *p : '?';
@@ -189,7 +251,7 @@ void image_draw_label(struct image *im, int x, int y, const char *text, int scal
             for (int col = 0; col < GLYPH_W; col++)
                 if (rows[row] >> (GLYPH_W - 1 - col) & 1)
                     fill_rect(im, gx + (long long)col * scale, gy + (long long)row * scale,
-                              gx + (long long)(col + 1) * scale - 1, gy + (long long)(row + 1) * scale - 1, fg);
+                              gx + (long long)(col + 1) * scale - 1, gy + (long long)(row + 1) * scale - 1, ink);
     }
 }
 

@@ -185,14 +185,16 @@ out:
     return rc;
 }
 
-int weights_save(struct net *net, const char *path)
+int weights_save(struct net *net, const char *path) { return weights_save_upto(net, path, net->n); }
+
+int weights_save_upto(struct net *net, const char *path, int n_layers)
 {
     size_t n = strlen(path) + 32;
     char *tmp = xmalloc(n);
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        dn_error("%s: error: cannot write weights: %s", tmp, strerror(errno));
+        dn_error("%s: error: cannot write weights (temporary file %s): %s", path, tmp, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -202,7 +204,7 @@ int weights_save(struct net *net, const char *path)
     ok &= fwrite(ver, sizeof(int32_t), 3, f) == 3;
     ok &= fwrite(&seen, sizeof seen, 1, f) == 1;
     struct param_array pa[LAYER_MAX_PARAM_ARRAYS];
-    for (int i = 0; i < net->n && ok; i++) {
+    for (int i = 0; i < net->n && i < n_layers && ok; i++) {
         struct layer *l = net->layers[i];
         int k = l->ops->params ? l->ops->params(l, pa) : 0;
         for (int j = 0; j < k && ok; j++)
@@ -228,6 +230,31 @@ int weights_save(struct net *net, const char *path)
     free(tmp);
     if (!net->opt.quiet) dn_info("Saving weights to %s", path);
     return 0;
+}
+
+int weights_partial(const char *cfg_path, const char *in, const char *out, int n_layers,
+                     const struct net_options *opt)
+{
+    struct net *net = net_parse(cfg_path, 0, 0, opt);
+    if (!net) return -1;
+    int rc = -1;
+    if (n_layers < 1 || n_layers > net->n) {
+        dn_error("%s: error: partial N=%d: must be in [1,%d] (the cfg has %d layers after [net])", cfg_path,
+                 n_layers, net->n, net->n);
+        goto done;
+    }
+    if (weights_load(net, in, 1)) goto done;
+    if (net->loaded_layers < n_layers) {
+        dn_error("%s: error: holds layers 0..%d only, but partial N=%d needs layers 0..%d", in,
+                 net->loaded_layers - 1, n_layers, n_layers - 1);
+        goto done;
+    }
+    net->seen = 0; /* docs/behaviour/weights.md §4: the training counters start over */
+    net->cur_iteration = 0;
+    rc = weights_save_upto(net, out, n_layers);
+done:
+    net_free(net);
+    return rc;
 }
 
 struct net *net_load_inference(const char *cfg_path, const char *weights, uint64_t seed,

@@ -18,6 +18,18 @@ int weights_load(struct net *net, const char *path, int allow_partial);
  * previous file at path is untouched. */
 int weights_save(struct net *net, const char *path);
 
+/* weights_save for the layers with index < n_layers only (darknet's cut-off save): header
+ * (0, 2, 5, net->seen) and those layers' arrays. Same atomicity and return value. */
+int weights_save_upto(struct net *net, const char *path, int n_layers);
+
+/* `darknet partial` (docs/behaviour/weights.md §4): parses cfg_path at batch 1 (no BN folding),
+ * loads `in` (a whole file for the cfg, or a partial one ending on a layer boundary), and writes
+ * the parameters of layers [0, n_layers) to `out` with header (0, 2, 5) and seen = 0. Errors
+ * (one line, naming the file): n_layers outside [1, layers of the cfg], a missing or mismatched
+ * `in`, one holding fewer than n_layers layers, an unwritable `out`. 0 on success, else -1. */
+int weights_partial(const char *cfg_path, const char *in, const char *out, int n_layers,
+                    const struct net_options *opt);
+
 /* Total parameter floats of the network (what the body of its .weights holds). */
 long weights_count(struct net *net);
 

@@ -20,6 +20,8 @@ struct train_opts {
     int letter_box;       /* 1: letterbox training and -map images whatever the cfg says */
     int time_limit_sec;   /* > 0: stop after this many seconds as on SIGTERM (saves _last) */
     int benchmark_layers; /* 1: per-layer forward/backward times printed at the end */
+    int nochart;            /* 1: no chart files (-nochart) */
+    const char *chart_path; /* -chart PATH: the chart's file instead of chart.png (NULL: chart.png) */
 };
 
 /* Trains per o: setup, the loop, checkpoints, signals. Returns the exit status: 0 on success

@@ -8,6 +8,10 @@
  * The network hands over what it trains: its heads' settings (net->head: classes, truth
  * boxes, jitter, multi-scale) and its loss terms (net_loss); no layer kind is named here.
  *
+ * The chart (chart.c): chart.png and chart_<base>.png in the working directory, redrawn every
+ * CHART_EVERY iterations, after each mAP and at the end (-nochart: none; -chart PATH: PATH
+ * instead of chart.png).
+ *
  * Reliability: checkpoints are written atomically by weights_save (temporary file + rename);
  * a non-finite loss, delta or parameter stops training before anything bad is saved and names
  * the iteration, the layer and the last good checkpoint; SIGINT/SIGTERM finish the current
@@ -34,6 +38,7 @@
 #include "eval/map_eval.h"
 #include "layers/network.h"
 #include "layers/weights.h"
+#include "train/chart.h"
 
 enum { TRAIN_MAP_MIN_PERIOD = 100, TRAIN_RESIZE_EVERY = 10 };
 /* The skipped-data summary is printed when the counts change, at most once per this many
@@ -70,6 +75,9 @@ struct trainer {
     int imgs;             /* images per iteration */
     int init_w, init_h, random, resize_step, start_iter;
     float random_coef;
+    struct chart chart;           /* the chart (unused with -nochart) */
+    int chart_on;                 /* 1: chart set up and still written */
+    double hours_left;            /* the last iteration's estimate (for the chart's title) */
     struct data_stats data_total; /* loader's cumulative counts at the last batch */
     struct data_stats data_shown; /* counts of the last summary line */
     int data_shown_at;            /* iteration of the last summary line */
@@ -78,6 +86,7 @@ struct trainer {
 static void trainer_free(struct trainer *t)
 {
     if (t->csv) fclose(t->csv);
+    if (t->chart_on) chart_deinit(&t->chart);
     loader_free(t->loader);
     if (t->net) t->net->layer_bwd_ms = NULL; /* borrowed from t->layer_bwd_ms */
     free(t->layer_bwd_ms);
@@ -339,12 +348,42 @@ static int setup_csv(struct trainer *t)
     return 0;
 }
 
+/* The chart, with the CSV's rows as its history when resuming, written once now so that an
+ * unwritable path is an error before training starts. */
+static int setup_chart(struct trainer *t)
+{
+    if (t->o.nochart) return 0;
+    const struct net *net = t->net;
+    chart_init(&t->chart, t->base, net->hp.max_batches, t->o.do_map, t->o.iou_thresh, t->o.chart_path);
+    t->chart_on = 1;
+    t->hours_left = -1;
+    if (net->cur_iteration > 0) {
+        char csv_path[4096];
+        snprintf(csv_path, sizeof csv_path, "%s/%s_train.csv", t->backup, t->base);
+        fflush(t->csv);
+        if (chart_load_csv(&t->chart, csv_path, net->cur_iteration) < 0) return -1;
+    }
+    return chart_write(&t->chart, net->cur_iteration, t->hours_left);
+}
+
+/* Redraws the chart; a failure during training is said once and turns the chart off (the
+ * run goes on: the chart is a view of the CSV log, which has everything). */
+static void trainer_chart(struct trainer *t)
+{
+    if (!t->chart_on) return;
+    if (chart_write(&t->chart, t->net->cur_iteration, t->hours_left)) {
+        dn_warn("warning: the training chart is not written any more; training goes on");
+        chart_deinit(&t->chart);
+        t->chart_on = 0;
+    }
+}
+
 static int trainer_setup(struct trainer *t)
 {
     if (setup_files(t) || setup_net(t)) return -1;
     const char *train_list = t->df.train ? t->df.train : "data/train.txt";
     if (t->o.do_map && setup_map(t, train_list)) return -1;
-    return setup_loader(t, train_list) || setup_csv(t) ? -1 : 0;
+    return setup_loader(t, train_list) || setup_csv(t) || setup_chart(t) ? -1 : 0;
 }
 
 struct iter_loss {
@@ -564,6 +603,7 @@ static int trainer_iteration(struct trainer *t, struct run_state *rs)
     rs->avg_time = rs->avg_time < 0 ? iter_s : 0.9 * rs->avg_time + 0.1 * iter_s;
     print_iteration(t, rs, loss, lr, secs);
     int cur = net->cur_iteration;
+    t->hours_left = (hp->max_batches - cur) * rs->avg_time / 3600;
     double per = (double)hp->subdivisions, mapv;
     if (map_step(t, rs, cur, &mapv)) return -1;
     fprintf(t->csv, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.8g,%.4f,%.2f,", cur, cur * t->imgs, loss, rs->avg_loss,
@@ -572,6 +612,11 @@ static int trainer_iteration(struct trainer *t, struct run_state *rs)
     fputc('\n', t->csv);
     fflush(t->csv);
     fflush(stdout);
+    if (t->chart_on) {
+        chart_add_loss(&t->chart, cur, (float)loss, (float)rs->avg_loss);
+        if (mapv >= 0) chart_add_map(&t->chart, cur, (float)mapv);
+        if (cur % CHART_EVERY == 0 || mapv >= 0 || cur == hp->max_batches) trainer_chart(t);
+    }
     struct save_plan sp = train_save_plan(cur, rs->S, rs->L, &rs->last_save, &rs->last_last);
     char num[32];
     snprintf(num, sizeof num, "%d", cur);
@@ -647,6 +692,7 @@ int train_detector(const struct train_opts *o)
          * is an error and the previous checkpoint stays) instead of killing the process. */
         signal(SIGXFSZ, SIG_IGN);
         rc = trainer_run(&t) ? 1 : 0;
+        trainer_chart(&t); /* the last iterations, also after a signal or -time_limit_sec */
         print_layer_times(&t);
         if (data_stats_any(&t.data_total)) print_data_summary(&t.data_total, "in total");
         signal(SIGINT, SIG_DFL);

@@ -123,7 +123,7 @@ else bad "detect verb" "rc=$rc"; fi
 help=$("$BIN" help); rc=$?
 if [ $rc -eq 0 ] && [ "$("$BIN" -h)" = "$help" ] && [ "$("$BIN" detector train --help)" = "$help" ] \
    && grep -q "detector train.*-thresh.*-iou_thresh.*-mAP_epochs\|detector train.*-mAP_epochs.*-thresh.*-iou_thresh" <<<"$help" \
-   && for v in "detector test" "detector train" "detector map" "detector valid" "detector calc_anchors" detect init benchmark "focal table" version; do
+   && for v in "detector test" "detector train" "detector map" "detector valid" "detector calc_anchors" detect init partial benchmark "focal table" version; do
           grep -q "darknet $v" <<<"$help" || exit 1; done; then ok "help, -h, --help: every verb, train's flags, exit 0"
 else bad "help" "$help"; fi
 # non-finite predictions: the first head's w planes pushed to exp(100) = inf in float
@@ -140,6 +140,38 @@ if [ $rc -eq 0 ] && ! grep -qiE "inf|nan" <<<"$out" && ! grep -qiE "inf|nan" inf
    && grep -qE "warning: [0-9]+ detections with a non-finite box skipped" err.txt; then
     ok "test: detections with non-finite boxes are skipped and counted once"
 else bad "test: non-finite boxes" "rc=$rc $(grep -iE 'inf|nan' <<<"$out" | head -2) $(tail -2 err.txt)"; fi
+
+# --- partial: the first N layers' parameters, header (0, 2, 5, seen 0); bad inputs
+/usr/bin/python3 - tiny.weights seen.weights <<'PY'
+import sys, struct
+b = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(struct.pack("<iiiQ", 0, 2, 5, 123456) + b[20:])   # seen = 123456
+PY
+if "$BIN" partial "$D/tiny.cfg" seen.weights p5.weights 5 2>err.txt && /usr/bin/python3 - seen.weights p5.weights <<'PY'
+import sys, struct
+src, out = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+n = 248 + 1216 + 192                      # conv0, conv2, conv4: the layers below 5 with parameters
+assert struct.unpack("<iiiQ", out[:20]) == (0, 2, 5, 0), struct.unpack("<iiiQ", out[:20])
+assert len(out) == 20 + 4 * n and out[20:] == src[20:20 + 4 * n], len(out)
+PY
+then ok "partial: N=5 keeps layers 0..4 byte for byte, header 0.2.5 with seen 0"
+else bad "partial: N=5" "$(tail -2 err.txt)"; fi
+if "$BIN" partial "$D/tiny.cfg" seen.weights p13.weights 13 2>/dev/null && cmp -s <(tail -c +21 p13.weights) <(tail -c +21 seen.weights) \
+   && "$BIN" partial "$D/tiny.cfg" p5.weights p3.weights 3 -quiet 2>/dev/null && cmp -s p3.weights <(head -c $((20 + 4 * 1464)) p5.weights); then
+    ok "partial: N = layer count copies every layer; a partial file is a valid source for a smaller N"
+else bad "partial: N = layer count / partial source"; fi
+expect_fail "partial: N above the layer count" "tiny.cfg: error: partial N=14: must be in [1,13] (the cfg has 13 layers after [net])" "$BIN" partial "$D/tiny.cfg" tiny.weights px.weights 14
+expect_fail "partial: N = 0" "error: partial N=0: must be in [1,13]" "$BIN" partial "$D/tiny.cfg" tiny.weights px.weights 0
+expect_fail "partial: N not an integer" "error: partial N=5x: not an integer" "$BIN" partial "$D/tiny.cfg" tiny.weights px.weights 5x
+expect_fail "partial: missing weights" "nosuch.weights: error: cannot open weights" "$BIN" partial "$D/tiny.cfg" nosuch.weights px.weights 5
+expect_fail "partial: weights of another cfg" "double.weights: error: holds" "$BIN" partial "$D/tiny.cfg" double.weights px.weights 5
+expect_fail "partial: truncated weights" "trunc.weights: error: truncated at layer 2 (convolutional)" "$BIN" partial "$D/tiny.cfg" trunc.weights px.weights 1
+expect_fail "partial: a partial source shorter than N" "p5.weights: error: holds layers 0..5 only, but partial N=7 needs layers 0..6" "$BIN" partial "$D/tiny.cfg" p5.weights px.weights 7
+expect_fail "partial: unwritable OUT" "nodir/p.weights: error: cannot write weights" "$BIN" partial "$D/tiny.cfg" tiny.weights nodir/p.weights 5
+expect_fail "partial: missing N" "usage: darknet partial" "$BIN" partial "$D/tiny.cfg" tiny.weights px.weights
+expect_fail "partial: unknown flag" "unknown flag -clear" "$BIN" partial "$D/tiny.cfg" tiny.weights px.weights 5 -clear
+if [ ! -e px.weights ] && [ -z "$(ls | grep '\.tmp\.')" ]; then ok "partial: no output and no temporary file after an error"
+else bad "partial: leftovers after errors" "$(ls | grep -E 'px|tmp')"; fi
 
 # --- evaluation: detector map / valid / calc_anchors on a generated 6-image dataset
 /usr/bin/python3 - <<'PY'

@@ -417,4 +417,69 @@ if [ $rc -eq 0 ] && grep -q -- "-time_limit_sec 2 reached at iteration" ab2.err 
 else bad "train: -time_limit_sec" "rc=$rc $(tail -n 3 ab2.err)"; fi
 expect_fail "train: a typo is still an error" "unknown flag -thres" "$BIN" detector train ab.data ab/q.cfg -dont_show -thres 0.5
 
+# ------------------------------------------------------------------------------ 12. partial -> train
+# darknet partial keeps layers 0..28 of a trained file (header 0.2.5, seen 0); detector train
+# starts from it: with max_batches=0 no iteration runs, so _final.weights holds exactly what was
+# loaded: the source's first 29 layers and, after them, the seeded initialisation (darknet init
+# with the same -seed).
+mkdir -p pt; mkdata pt.data pt
+sed 's/^max_batches=.*/max_batches=0/' q.cfg > pt/q.cfg
+"$BIN" partial q.cfg d1/q_final.weights pt/q.conv.29 29 >/dev/null 2>pt.err \
+ && "$BIN" init q.cfg pt/init9.weights -seed 9 >/dev/null 2>&1 \
+ && "$BIN" detector train pt.data pt/q.cfg pt/q.conv.29 -dont_show -seed 9 >/dev/null 2>pt2.err; rc=$?
+if [ $rc -eq 0 ] && grep -q '^Done! Loaded 29 layers from weights-file' pt2.err \
+   && grep -q 'q.conv.29: partial weights: layers 29\.\.37 keep their initialisation' pt2.err && "$PY" - <<'PY'
+import struct, sys
+src, part = open('d1/q_final.weights', 'rb').read(), open('pt/q.conv.29', 'rb').read()
+fin, init = open('pt/q_final.weights', 'rb').read(), open('pt/init9.weights', 'rb').read()
+assert struct.unpack('<iiiQ', part[:20]) == (0, 2, 5, 0), struct.unpack('<iiiQ', part[:20])
+assert struct.unpack('<Q', src[12:20])[0] > 0            # the source had trained images: reset
+n = len(part) - 20
+assert 0 < n < len(src) - 20 and part[20:] == src[20:20 + n]
+assert len(fin) == len(src) == len(init)
+assert fin[20:20 + n] == src[20:20 + n], 'layers 0..28 differ from the source'
+assert fin[20 + n:] == init[20 + n:], 'layers 29.. are not the seeded initialisation'
+assert src[20:20 + n] != init[20:20 + n]                 # the two checks above can tell them apart
+print(f'    partial: {n // 4} of {(len(src) - 20) // 4} floats kept')
+PY
+then ok "partial -> detector train: layers 0..28 equal the source, the rest the seeded initialisation; seen 0"
+else bad "partial -> detector train" "rc=$rc $(tail -n 2 pt.err pt2.err)"; fi
+
+# ------------------------------------------------------------------------------ 13. chart.png
+# AlexeyAB's chart: chart.png and chart_<cfg>.png in the working directory, a 1000x1000 PNG,
+# written before the first iteration and redrawn every 10 iterations (and at the end); -map adds
+# the red mAP series; -chart PATH moves chart.png; -nochart writes none.
+sha() { sha256sum "$1" 2>/dev/null | cut -c1-64; }
+png_ok() { "$PY" -c "
+import cv2, sys
+im = cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED)
+assert im is not None and im.shape == (1000, 1000, 3), None if im is None else im.shape
+red = ((im[:, :, 2] > 180) & (im[:, :, 1] < 60) & (im[:, :, 0] < 60)).sum()
+sys.exit(0 if (red > 300) == (sys.argv[2] == 'red') else 1)" "$1" "$2"; }
+mkdir -p ch chbk; mkdata ch.data "$T/chbk"
+(cd ch && exec "$BIN" detector train ../ch.data ../long.cfg -dont_show -seed 3 -quiet) >/dev/null 2>ch.err &
+pid=$!
+for _ in $(seq 300); do [ -s ch/chart.png ] && break; sleep 0.05; done
+h0=$(sha ch/chart.png); rows0=$(wc -l < chbk/long_train.csv 2>/dev/null || echo 0)
+for _ in $(seq 300); do [ "$(wc -l < chbk/long_train.csv 2>/dev/null || echo 0)" -ge 13 ] && break; sleep 0.1; done
+h1=$(sha ch/chart.png)
+kill -TERM $pid; wait $pid; rc=$?
+h2=$(sha ch/chart.png)
+if [ $rc -eq 0 ] && [ -n "$h0" ] && [ "$rows0" -le 10 ] && [ "$h0" != "$h1" ] && [ -n "$h2" ] \
+   && cmp -s ch/chart.png ch/chart_long.png && png_ok ch/chart.png plain && [ -z "$(ls ch | grep -v '^chart\(_long\)\?\.png$')" ]; then
+    ok "chart: chart.png + chart_long.png (1000x1000 PNG) written at start, redrawn by iteration 10 (hash differs), kept at SIGTERM; no temporary left"
+else bad "chart: written and redrawn" "rc=$rc h0=${h0:0:8} (rows $rows0) h1=${h1:0:8} h2=${h2:0:8} $(ls ch | tr '\n' ' ') $(tail -n 2 ch.err)"; fi
+mkdir -p chm; mkdata chm.data "$T/chbk"
+(cd chm && exec "$BIN" detector train ../chm.data ../q.cfg -dont_show -seed 3 -quiet -map -map_every 4 -chart my.png) >/dev/null 2>chm.err; rc=$?
+if [ $rc -eq 0 ] && [ -s chm/my.png ] && [ ! -e chm/chart.png ] && cmp -s chm/my.png chm/chart_q.png && png_ok chm/my.png red \
+   && ! grep -q 'ignored: -chart' chm.err; then
+    ok "chart: -chart my.png replaces chart.png; -map draws the red mAP series"
+else bad "chart: -chart PATH / -map" "rc=$rc $(ls chm | tr '\n' ' ') $(tail -n 2 chm.err)"; fi
+mkdir -p chn; mkdata chn.data "$T/chbk"
+(cd chn && exec "$BIN" detector train ../chn.data ../q.cfg -dont_show -seed 3 -quiet -nochart) >/dev/null 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -z "$(ls chn)" ] && [ -s chbk/q_final.weights ]; then ok "chart: -nochart writes no chart"
+else bad "chart: -nochart" "rc=$rc $(ls chn | tr '\n' ' ')"; fi
+expect_fail "chart: -chart into a missing directory (exit 1, before training)" "nodir/c.png: error: cannot write the training chart" \
+    "$BIN" detector train q.data q.cfg -dont_show -chart nodir/c.png
+
 cli_end

@@ -510,3 +510,75 @@ TEST(image_detections_draw)
     image_free(&g);
     image_free(&im);
 }
+
+/* Counts pixels of channel 0 equal to 1 and checks each against want(x, y). */
+static int line_mismatches(const struct image *im, int (*want)(int x, int y), int *ink)
+{
+    int bad = 0;
+    *ink = 0;
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++) {
+            int on = px(im, x, y, 0) == 1.0f;
+            *ink += on;
+            bad += on != want(x, y);
+        }
+    return bad;
+}
+
+static int want_diag(int x, int y) { return x == y && x >= 2 && x <= 9; }
+static int want_h(int x, int y) { return y == 4 && x >= 0 && x <= 11; }
+static int want_thick_v(int x, int y) { return x >= 5 && x <= 7 && y >= 1 && y <= 8; }
+static int want_shallow(int x, int y) { return x >= 0 && x <= 8 && y == (x + 2) / 4; } /* 0,0 -> 8,2 */
+
+/* image_draw_line: both ends included, one pixel per step of the longer axis, thickness as a
+ * square brush, clipping of endpoints outside the image, any direction; polyline joins. */
+TEST(image_draw_line_pixels)
+{
+    struct image im = image_make(12, 12, 3);
+    int ink;
+    image_draw_line(&im, 2, 2, 9, 9, 1, 1, 0, 0);
+    CHECK_EQ_INT(line_mismatches(&im, want_diag, &ink), 0);
+    CHECK_EQ_INT(ink, 8);
+    memset(im.data, 0, sizeof(float) * 12 * 12 * 3);
+    image_draw_line(&im, 9, 9, 2, 2, 1, 1, 0, 0); /* reversed: the same pixels */
+    CHECK_EQ_INT(line_mismatches(&im, want_diag, &ink), 0);
+    memset(im.data, 0, sizeof(float) * 12 * 12 * 3);
+    image_draw_line(&im, -100, 4, 1000, 4, 1, 1, 0, 0); /* clipped both ends */
+    CHECK_EQ_INT(line_mismatches(&im, want_h, &ink), 0);
+    CHECK_EQ_INT(ink, 12);
+    memset(im.data, 0, sizeof(float) * 12 * 12 * 3);
+    image_draw_line(&im, 6, 2, 6, 7, 3, 1, 0, 0); /* thickness 3: x 5..7, y 1..8 */
+    CHECK_EQ_INT(line_mismatches(&im, want_thick_v, &ink), 0);
+    CHECK_EQ_INT(ink, 3 * 8);
+    memset(im.data, 0, sizeof(float) * 12 * 12 * 3);
+    image_draw_line(&im, 0, 0, 8, 2, 1, 1, 0, 0); /* shallow: 9 pixels, y steps near x = 2, 6 */
+    CHECK_EQ_INT(line_mismatches(&im, want_shallow, &ink), 0);
+    CHECK_EQ_INT(ink, 9);
+    CHECK(px(&im, 0, 0, 1) == 0 && px(&im, 0, 0, 2) == 0); /* colour: red only */
+    /* entirely outside, huge coordinates: nothing drawn, no hang */
+    memset(im.data, 0, sizeof(float) * 12 * 12 * 3);
+    image_draw_line(&im, -2000000000, -5, 2000000000, -5, 1, 1, 0, 0);
+    image_draw_line(&im, 50, 50, 60, 70, 2, 1, 0, 0);
+    line_mismatches(&im, want_diag, &ink);
+    CHECK_EQ_INT(ink, 0);
+    /* polyline: an L through (1,1), (1,6), (6,6) is 11 pixels, the corner drawn once */
+    const int xy[6] = {1, 1, 1, 6, 6, 6};
+    image_draw_polyline(&im, xy, 3, 1, 1, 1, 1);
+    line_mismatches(&im, want_diag, &ink);
+    CHECK_EQ_INT(ink, 11);
+    CHECK(px(&im, 1, 1, 0) == 1 && px(&im, 1, 6, 0) == 1 && px(&im, 6, 6, 0) == 1 && px(&im, 2, 2, 0) == 0);
+    image_free(&im);
+}
+
+/* image_draw_text: coloured glyphs with no background; image_fill_rect in any corner order. */
+TEST(image_draw_text_and_fill)
+{
+    struct image im = image_make(20, 10, 3);
+    image_fill_rect(&im, 5, 6, 2, 3, 0.5f, 0.5f, 0.5f);
+    CHECK(px(&im, 2, 3, 0) == 0.5f && px(&im, 5, 6, 2) == 0.5f && px(&im, 6, 6, 0) == 0 && px(&im, 1, 3, 0) == 0);
+    memset(im.data, 0, sizeof(float) * 20 * 10 * 3);
+    image_draw_text(&im, 1, 1, "I", 1, 0, 0, 1); /* 'I': top row x 1+1..1+3 */
+    CHECK(px(&im, 2, 1, 2) == 1 && px(&im, 4, 1, 2) == 1 && px(&im, 1, 1, 2) == 0 && px(&im, 2, 1, 0) == 0);
+    CHECK(px(&im, 3, 4, 2) == 1 && px(&im, 2, 4, 2) == 0); /* the stem, nothing painted beside it */
+    image_free(&im);
+}

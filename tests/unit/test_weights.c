@@ -160,3 +160,81 @@ TEST(weights_save_failure_keeps_previous)
     CHECK_CONTAINS(err, "/nonexistent-dir/x.weights.tmp");
     net_free(a);
 }
+
+/* 1 if layer i's parameter arrays of a and b are equal (bitwise), 0 if not. */
+static int layer_params_equal(struct net *a, struct net *b, int i)
+{
+    struct param_array pa[LAYER_MAX_PARAM_ARRAYS], pb[LAYER_MAX_PARAM_ARRAYS];
+    struct layer *la = a->layers[i], *lb = b->layers[i];
+    int k = la->ops->params ? la->ops->params(la, pa) : 0;
+    int k2 = lb->ops->params ? lb->ops->params(lb, pb) : 0;
+    if (k != k2) return 0;
+    for (int j = 0; j < k; j++)
+        if (pa[j].n != pb[j].n || memcmp(pa[j].data, pb[j].data, (size_t)pa[j].n * sizeof(float))) return 0;
+    return 1;
+}
+
+/* darknet partial (docs/behaviour/weights.md §4): header 0.2.5 with seen 0, the floats of
+ * layers 0..N-1 only; read back into the whole cfg, those layers equal the source and the
+ * rest keep the seeded initialisation. */
+TEST(weights_partial_round_trip)
+{
+    struct net *src = net_parse("tests/data/tiny.cfg", 0, 21, TEST_QUIET);
+    struct net *fresh = net_parse("tests/data/tiny.cfg", 0, 7, TEST_QUIET);
+    struct net *back = net_parse("tests/data/tiny.cfg", 0, 7, TEST_QUIET);
+    CHECK(src && fresh && back);
+    if (!src || !fresh || !back) return;
+    src->seen = 987654321ull;
+    CHECK_EQ_INT(weights_save(src, tmp_path("src.weights")), 0);
+    /* N = 5 keeps conv0, conv2 and conv4: 248 + 1216 + 192 floats (tests/cli/run_cli.sh) */
+    CHECK_EQ_INT(weights_partial("tests/data/tiny.cfg", tmp_path("src.weights"), tmp_path("p5.weights"), 5, TEST_QUIET),
+                 0);
+    size_t n;
+    char *b = slurp(tmp_path("p5.weights"), &n);
+    CHECK_EQ_INT(n, 20 + 4 * (248 + 1216 + 192));
+    if (b && n >= 20) {
+        int32_t ver[3];
+        uint64_t seen;
+        memcpy(ver, b, 12);
+        memcpy(&seen, b + 12, 8);
+        CHECK(ver[0] == 0 && ver[1] == 2 && ver[2] == 5);
+        CHECK_EQ_INT(seen, 0);
+    }
+    free(b);
+    test_capture_begin();
+    CHECK_EQ_INT(weights_load(back, tmp_path("p5.weights"), 1), 0);
+    test_capture_end();
+    CHECK_EQ_INT(back->loaded_layers, 6); /* layer 5 (shortcut) has no parameters */
+    CHECK_EQ_INT(back->seen, 0);
+    for (int i = 0; i < back->n; i++) {
+        if (i < 5) CHECK(layer_params_equal(back, src, i));
+        else CHECK(layer_params_equal(back, fresh, i));
+    }
+    CHECK(!layer_params_equal(src, fresh, 6)); /* the check above can fail */
+    /* N = the layer count copies everything (only the header changes) */
+    CHECK_EQ_INT(weights_partial("tests/data/tiny.cfg", tmp_path("src.weights"), tmp_path("p13.weights"), 13, TEST_QUIET),
+                 0);
+    b = slurp(tmp_path("p13.weights"), &n);
+    size_t ns;
+    char *s = slurp(tmp_path("src.weights"), &ns);
+    CHECK(b && s && n == ns && !memcmp(b + 20, s + 20, n - 20));
+    free(b);
+    free(s);
+    /* errors: N outside [1, 13]; a partial source shorter than N; a missing source */
+    test_capture_begin();
+    CHECK_EQ_INT(weights_partial("tests/data/tiny.cfg", tmp_path("src.weights"), tmp_path("x.weights"), 14, TEST_QUIET),
+                 -1);
+    CHECK_EQ_INT(weights_partial("tests/data/tiny.cfg", tmp_path("src.weights"), tmp_path("x.weights"), 0, TEST_QUIET),
+                 -1);
+    CHECK_EQ_INT(weights_partial("tests/data/tiny.cfg", tmp_path("p5.weights"), tmp_path("x.weights"), 7, TEST_QUIET),
+                 -1);
+    const char *err = test_capture_end();
+    CHECK_CONTAINS(err, "tests/data/tiny.cfg: error: partial N=14: must be in [1,13]");
+    CHECK_CONTAINS(err, "p5.weights: error: holds layers 0..5 only, but partial N=7 needs layers 0..6");
+    FILE *f = fopen(tmp_path("x.weights"), "rb");
+    CHECK(f == NULL);
+    if (f) fclose(f);
+    net_free(src);
+    net_free(fresh);
+    net_free(back);
+}
