@@ -420,3 +420,65 @@ TEST(ohem_cfg_errors)
         CHECK_CONTAINS(msg, cases[i].want);
     }
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* the RetinaNet-style cfgs                                                              */
+/* ------------------------------------------------------------------------------------ */
+
+/* Both parse without a warning, have five [yolo] levels of 9 anchors (P3..P7: 20x20 down to
+ * 2x2), and run a training forward with truths (focal: positives_all over the five heads). */
+TEST(retinanet_cfgs_parse_and_train_forward)
+{
+    static const char *const cfgs[] = {"cfg/retinanet-style.cfg", "cfg/retinanet-style-focal.cfg"};
+    static const int side[5] = {20, 10, 5, 3, 2};
+    for (int i = 0; i < 2; i++) {
+        test_capture_begin();
+        struct net *net = net_parse(cfgs[i], 1, 1, TEST_QUIET);
+        const char *err = test_capture_end();
+        CHECK(net != NULL);
+        CHECK(strstr(err, "warning") == NULL && strstr(err, "error") == NULL);
+        if (!net) continue;
+        CHECK_EQ_INT(net->w, 160);
+        int heads[5], nh = 0;
+        for (int k = 0; k < net->n; k++) {
+            struct layer *l = net->layers[k];
+            if (l->ops->kind != LAYER_YOLO) continue;
+            char row[256];
+            l->ops->describe(l, row, sizeof row);
+            CHECK_CONTAINS(row, "classes 10, anchors 9 of 45");
+            if (i) CHECK_CONTAINS(row, "focal objectness");
+            if (nh < 5) CHECK_EQ_INT(l->w, side[nh]);
+            if (nh < 5) heads[nh] = k;
+            nh++;
+        }
+        CHECK_EQ_INT(nh, 5);
+        if (nh != 5 || net_prepare_training(net)) {
+            net_free(net);
+            continue;
+        }
+        unsigned long long rs = 11;
+        size_t n_in = (size_t)net->batch * net->c * net->h * net->w;
+        for (size_t k = 0; k < n_in; k++) net->input[k] = test_rand_uniform(&rs, 0, 1);
+        float *truth = calloc((size_t)net->batch * net->max_boxes * 5, sizeof(float));
+        static const float boxes[3][5] = {{0.3f, 0.4f, 0.1f, 0.15f, 2}, {0.7f, 0.6f, 0.35f, 0.3f, 5}, {0.5f, 0.5f, 0.6f, 0.5f, 9}};
+        for (int b = 0; b < net->batch; b++)
+            for (int t = 0; t <= b % 3; t++) memcpy(truth + ((size_t)b * net->max_boxes + t) * 5, boxes[t], sizeof boxes[t]);
+        net->truth = truth;
+        net_forward(net, 1);
+        struct layer_loss acc = {0};
+        double cost = net_loss(net, &acc);
+        CHECK(isfinite(cost) && cost > 0 && isfinite(acc.obj) && acc.obj > 0 && acc.box > 0 && acc.cls > 0);
+        long pos = 0;
+        for (int h = 0; h < 5; h++) {
+            struct yolo_loss ls;
+            yolo_get_loss(net->layers[heads[h]], &ls);
+            pos += ls.positives;
+        }
+        CHECK(pos >= net->batch * 2); /* 2 truths per image on average, several anchors each */
+        net_backward(net);
+        CHECK(isfinite(net->layers[0]->delta[0]));
+        net->truth = NULL;
+        free(truth);
+        net_free(net);
+    }
+}
