@@ -72,6 +72,14 @@ struct build_ctx {
  * averages over the loss layers). */
 struct layer_loss {
     double cost, box, obj, cls;
+    long positives;  /* objectness sites with a target > 0 (0 when not applicable) */
+    long ohem_kept;  /* negatives OHEM kept (-1: the layer does no OHEM) */
+};
+
+/* What the network tells its layers after every layer ran its training forward: sums over
+ * the loss layers of that forward (net_forward). */
+struct forward_totals {
+    long positives; /* the loss layers' positives, all heads together */
 };
 
 /* What a detection head tells the trainer, the loader and the detector: its classes, the
@@ -119,6 +127,10 @@ struct layer_ops {
     int (*resize)(struct layer *l, const struct build_ctx *bc);
     /* Loss layers: the terms of the last training forward. NULL: not a loss layer. */
     void (*loss)(const struct layer *l, struct layer_loss *out);
+    /* After a training forward of the whole network, with the totals of all loss layers (e.g.
+     * a head normalising by the positives of every head: focal_normalizer=positives_all).
+     * Called only when the network has truths. May be NULL. */
+    void (*forward_done)(struct layer *l, const struct forward_totals *t);
     /* Detection heads: their settings. NULL: not a detection head. */
     void (*head)(const struct layer *l, struct head_info *out);
     /* Detection heads: with out == NULL, the number of detections q would give; else writes

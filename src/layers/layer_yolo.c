@@ -8,7 +8,9 @@
  * cls_normalizer (1), delta_normalizer (1), max_delta (inf), objectness_smooth (0),
  * label_smooth_eps (0), counters_per_class, nms_kind (default), beta_nms (0.6).
  * Ours: focal_loss (0), and only when focal_loss=1: focal_alpha/alpha (0.25 or auto),
- * focal_gamma/gamma (2), focal_class (0), focal_normalizer (none|positives), obj_prior (off).
+ * focal_gamma/gamma (2), focal_class (0; with it focal_class_alpha, 0.25 or auto),
+ * focal_normalizer (none|positives|positives_all), obj_prior (off); ohem (0), and only when
+ * ohem=1: ohem_ratio (3), ohem_scope (image|batch), ohem_min_negatives (16).
  * The input must have |mask|*(classes+5) channels.
  *
  * Also show_details (1).
@@ -324,8 +326,16 @@ void yolo_get_loss(const struct layer *l, struct yolo_loss *out) { *out = ((cons
 
 static void yolo_layer_loss(const struct layer *l, struct layer_loss *out)
 {
-    const struct yolo_loss *y = &((const struct yolo *)l)->h.loss;
-    *out = (struct layer_loss){.cost = y->cost, .box = y->box, .obj = y->obj, .cls = y->cls};
+    const struct yolo_head *h = &((const struct yolo *)l)->h;
+    const struct yolo_loss *y = &h->loss;
+    *out = (struct layer_loss){.cost = y->cost, .box = y->box, .obj = y->obj, .cls = y->cls,
+                               .positives = y->positives, .ohem_kept = h->obj.ohem.on ? y->kept_negatives : -1};
+}
+
+/* focal_normalizer=positives_all: the objectness scale by the positives of every head. */
+static void yolo_forward_done(struct layer *l, const struct forward_totals *t)
+{
+    yolo_head_finish(&((struct yolo *)l)->h, t->positives);
 }
 
 /* Adds the layer's delta into the previous layer's (the [yolo] input is its output's logits). */
@@ -384,6 +394,7 @@ const struct layer_ops yolo_ops = {
     .backward = yolo_backward,
     .resize = yolo_resize,
     .loss = yolo_layer_loss,
+    .forward_done = yolo_forward_done,
     .head = yolo_head_info,
     .detections = yolo_detections,
     .prepare_training = yolo_prepare_training,

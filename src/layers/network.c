@@ -70,7 +70,40 @@ float *net_forward(struct net *net, int train)
         if (net->layer_ms) net->layer_ms[i] += dn_now_ms() - t0;
         st.input = l->output;
     }
+    if (train && net->truth) net_forward_done(net);
     return net->layers[net->n - 1]->output;
+}
+
+void net_forward_done(struct net *net)
+{
+    struct forward_totals t = {0};
+    int any = 0;
+    for (int i = 0; i < net->n; i++) {
+        const struct layer *l = net->layers[i];
+        any |= l->ops->forward_done != NULL;
+        if (!l->ops->loss) continue;
+        struct layer_loss ls;
+        l->ops->loss(l, &ls);
+        t.positives += ls.positives;
+    }
+    if (!any) return;
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i]->ops->forward_done) net->layers[i]->ops->forward_done(net->layers[i], &t);
+}
+
+int net_ohem_kept(const struct net *net, long *out)
+{
+    int n = 0;
+    for (int i = 0; i < net->n; i++) {
+        const struct layer *l = net->layers[i];
+        if (!l->ops->loss) continue;
+        struct layer_loss ls;
+        l->ops->loss(l, &ls);
+        if (ls.ohem_kept < 0) continue;
+        if (out) out[n] = ls.ohem_kept;
+        n++;
+    }
+    return n;
 }
 
 void net_backward(struct net *net)

@@ -91,6 +91,14 @@ int net_prepare_training(struct net *net);
  * into *acc (acc->cost is left alone) and returns the mean of their costs (0 without any). */
 double net_loss(const struct net *net, struct layer_loss *acc);
 
+/* After every layer's training forward (net_forward calls it when the network has truths):
+ * sums the loss layers' positives and hands the totals to every forward_done op. */
+void net_forward_done(struct net *net);
+
+/* OHEM: writes the kept negatives of each loss layer that does OHEM, in layer order, into
+ * out (NULL: count only; at most net->n entries) and returns how many there are. */
+int net_ohem_kept(const struct net *net, long *out);
+
 /* Detections of image 0 of every detection head after a forward pass (see struct det_query).
  * With out == NULL returns the count only. */
 int net_detections(const struct net *net, const struct det_query *q, struct dn_detection *out);

@@ -32,6 +32,21 @@ struct yolo_loss {
     int count;
     double avg_iou;
     long positives, negatives;
+    long kept_negatives; /* ohem=1: negatives whose delta OHEM kept (the rest were zeroed); -1 off */
+};
+
+/* What darknet's cost and training line need from the target passes (kept until the line is
+ * printed: at once, or with focal_normalizer=positives_all after yolo_head_finish). */
+struct yolo_stats {
+    double sum_iou, sum_1m_iou, sum_1m_giou;
+    int count;
+    int quiet;
+};
+
+/* One negative objectness site for the OHEM ranking: its loss value and site index. */
+struct yolo_rank {
+    double v;
+    size_t site;
 };
 
 struct yolo_head {
@@ -58,7 +73,11 @@ struct yolo_head {
     float *obj_t, *obj_m;  /* (batch, n, h, w): objectness target and multiplier per site of the
                               last training forward; m = 0: untouched or ignored */
     float *cls_t, *cls_m;  /* (batch, n, classes, h, w), focal_class only: deferred class sites */
+    double *obj_v;         /* (batch, n, h, w), ohem only: each site's loss value (with m) */
+    struct yolo_rank *rank; /* [batch*n*h*w], ohem only: scratch of the ranking */
     struct yolo_loss loss; /* of the last training forward */
+    struct yolo_stats stats; /* of the last training forward */
+    int pending;           /* 1: positives_all waits for yolo_head_finish */
 };
 
 /* Index of plane e of slot a at cell index loc for image b. */
@@ -71,10 +90,17 @@ static inline size_t yolo_index(const struct yolo_head *y, int b, int a, int e, 
 struct dn_box yolo_box(const struct yolo_head *y, const float *out, int a, int i, int j, int net_w, int net_h);
 
 /* The training part of the forward: deltas into y->delta, the per-term loss and darknet's
- * cost for the mini-batch. in = the layer's input (logits), truth = (batch, max_boxes, 5).
+ * cost for the mini-batch (with focal_normalizer=positives_all the objectness scale and the
+ * cost wait for yolo_head_finish). in = the layer's input (logits), truth = (batch, max_boxes, 5).
  * quiet: no per-batch training line or label warning on stderr. */
 void yolo_head_train(struct yolo_head *y, const float *in, const float *truth, int max_boxes, int net_w,
                      int net_h, int quiet);
+
+/* focal_normalizer=positives_all, after every head of the network ran its training forward:
+ * multiplies this head's objectness deltas and value by batch / max(1, total_positives) (the
+ * positives of all heads of the same forward), then computes darknet's cost and prints the
+ * training line. Does nothing unless the last yolo_head_train left it pending. */
+void yolo_head_finish(struct yolo_head *y, long total_positives);
 
 /* (Re)allocates the per-site training records for the current geometry (train = 0 frees). */
 void yolo_head_alloc_scratch(struct yolo_head *y, int train);

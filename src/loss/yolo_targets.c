@@ -337,12 +337,81 @@ static void pass_c(struct yolo_head *y, int b)
 
 /* ------------------------------------------------------------- objectness terms, focal */
 
+static inline size_t obj_index_of_site(const struct yolo_head *y, size_t s)
+{
+    size_t hw = (size_t)y->w * y->h;
+    return yolo_index(y, (int)(s / (y->n * hw)), (int)((s / hw) % y->n), 4, (int)(s % hw));
+}
+
+/* OHEM order: larger loss first; equal losses by the lower site index (reproducible). */
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const struct yolo_rank *a = pa, *b = pb;
+    if (a->v != b->v) return a->v > b->v ? -1 : 1;
+    return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* ohem=1: in each scope (an image, or the mini-batch), keeps every positive site and the
+ * obj_ohem_keep hardest negatives by their loss value y->obj_v; the other negatives get delta
+ * 0 and multiplier 0 (no value, no later rescale). Returns the negatives kept. */
+static long ohem_select(struct yolo_head *y)
+{
+    size_t per = (size_t)y->n * y->w * y->h;
+    int images = y->obj.ohem.scope == OBJ_OHEM_BATCH ? y->batch : 1;
+    size_t group = per * images;
+    long kept = 0;
+    for (size_t g0 = 0; g0 < per * y->batch; g0 += group) {
+        size_t nn = 0;
+        long pos = 0;
+        for (size_t s = g0; s < g0 + group; s++) {
+            if (y->obj_m[s] == 0) continue;
+            if (y->obj_t[s] > 0) pos++;
+            else y->rank[nn++] = (struct yolo_rank){y->obj_v[s], s};
+        }
+        long keep = obj_ohem_keep(&y->obj, pos, (long)nn, images);
+        kept += keep;
+        if ((size_t)keep >= nn) continue;
+        qsort(y->rank, nn, sizeof *y->rank, rank_cmp);
+        for (size_t k = (size_t)keep; k < nn; k++) {
+            size_t s = y->rank[k].site;
+            y->delta[obj_index_of_site(y, s)] = 0;
+            y->obj_m[s] = 0;
+        }
+    }
+    return kept;
+}
+
+/* The class sites of focal_class: alpha from their counts (focal_class_alpha), focal delta
+ * and value. Target class = target above 0.5. */
+static void class_sites(struct yolo_head *y, struct train_ctx *c, size_t sites)
+{
+    size_t hw = (size_t)y->w * y->h, n = sites * y->classes;
+    long pos = 0, neg = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (y->cls_m[r] == 0) continue;
+        if (y->cls_t[r] > 0.5f) pos++;
+        else neg++;
+    }
+    float alpha = obj_loss_class_alpha(&y->obj, pos, neg);
+    for (size_t r = 0; r < n; r++) {
+        float m = y->cls_m[r];
+        if (m == 0) continue;
+        size_t slot = r / ((size_t)y->classes * hw), k = (r / hw) % y->classes, loc = r % hw;
+        size_t ci = yolo_index(y, (int)(slot / y->n), (int)(slot % y->n), 5 + (int)k, (int)loc);
+        float d = 0;
+        double v = obj_loss_site(&y->obj, c->in[ci], y->cls_t[r], alpha, y->new_coords, &d);
+        y->delta[ci] = m * d;
+        c->cls += (double)m * v;
+    }
+}
+
 /* After all images: counts positive/negative objectness sites, then each site's loss through
- * the objectness-loss option: stock (value only) or focal (delta and FL; and focal_class). */
+ * the objectness-loss option: stock (value only) or focal (delta and FL; and focal_class);
+ * then OHEM's selection. With positives_all the normalizer waits for yolo_head_finish. */
 static void objectness_finish(struct yolo_head *y, struct train_ctx *c)
 {
     struct yolo_head *l = y;
-    size_t hw = (size_t)l->w * l->h, sites = (size_t)l->batch * y->n * hw;
+    size_t sites = (size_t)l->batch * y->n * l->w * l->h;
     long pos = 0, neg = 0;
     for (size_t s = 0; s < sites; s++) {
         if (y->obj_m[s] == 0) continue;
@@ -353,43 +422,41 @@ static void objectness_finish(struct yolo_head *y, struct train_ctx *c)
     y->loss.negatives = neg;
     double obj = 0;
     float alpha = obj_loss_alpha(&y->obj, pos, neg);
-    float scale = obj_loss_scale(&y->obj, l->batch, pos);
+    float scale = y->obj.norm == OBJ_NORM_POSITIVES_ALL ? 1 : obj_loss_scale(&y->obj, l->batch, pos);
     for (size_t s = 0; s < sites; s++) {
         float m = y->obj_m[s];
         if (m == 0) continue;
-        size_t bi = s / (y->n * hw), a = (s / hw) % y->n, loc = s % hw;
-        size_t oi = yolo_index(l, (int)bi, (int)a, 4, (int)loc);
+        size_t oi = obj_index_of_site(y, s);
         float d = 0;
-        double v = obj_loss_site(&y->obj, c->in[oi], y->obj_t[s], alpha, y->new_coords, &d);
+        double v = obj_loss_site(&y->obj, c->in[oi], y->obj_t[s], alpha, y->new_coords, &d), mv = 0;
         switch (y->obj.kind) {
         case OBJ_LOSS_BCE: /* the stock delta set while building the targets stands */
-            obj += m * v;
+            mv = m * v;
             break;
         case OBJ_LOSS_FOCAL:
             l->delta[oi] = m * scale * d;
-            obj += (double)m * scale * v;
+            mv = (double)m * scale * v;
             break;
         }
+        obj += mv;
+        if (y->obj_v) y->obj_v[s] = mv;
     }
-    if (y->cls_t) { /* focal_class: deferred class sites */
-        for (size_t r = 0; r < sites * y->classes; r++) {
-            float m = y->cls_m[r];
-            if (m == 0) continue;
-            size_t slot = r / ((size_t)y->classes * hw), k = (r / hw) % y->classes, loc = r % hw;
-            size_t ci = yolo_index(l, (int)(slot / y->n), (int)(slot % y->n), 5 + (int)k, (int)loc);
-            float d = 0;
-            double v = obj_loss_site(&y->obj, c->in[ci], y->cls_t[r], alpha, y->new_coords, &d);
-            l->delta[ci] = m * d;
-            c->cls += (double)m * v;
-        }
+    y->loss.kept_negatives = -1;
+    if (y->obj.ohem.on) {
+        y->loss.kept_negatives = ohem_select(y);
+        obj = 0;
+        for (size_t s = 0; s < sites; s++)
+            if (y->obj_m[s] != 0) obj += y->obj_v[s];
     }
+    if (y->cls_t) class_sites(y, c, sites); /* focal_class: deferred class sites */
     y->loss.obj = obj / l->batch;
 }
 
-/* darknet's cost and training line (§9). */
-static void cost_and_print(struct yolo_head *y, const struct train_ctx *c, int quiet)
+/* darknet's cost and training line (§9), from the deltas and y->stats. */
+static void cost_and_print(struct yolo_head *y)
 {
     struct yolo_head *l = y;
+    const struct yolo_stats *c = &y->stats;
     size_t hw = (size_t)l->w * l->h, n = (size_t)l->batch * l->outputs;
     double all = 0, no_box = 0;
     for (size_t k = 0; k < n; k++) {
@@ -405,20 +472,35 @@ static void cost_and_print(struct yolo_head *y, const struct train_ctx *c, int q
     y->loss.cost = cost;
     y->loss.count = c->count;
     y->loss.avg_iou = c->sum_iou / cnt;
-    if (quiet) return;
+    if (c->quiet) return;
     const char *name = y->iou_loss == YOLO_MSE ? "mse" : y->iou_loss == YOLO_GIOU ? "giou" : "iou";
+    char ohem[96] = "";
+    if (y->loss.kept_negatives >= 0)
+        snprintf(ohem, sizeof ohem, ", ohem kept %ld of %ld negatives", y->loss.kept_negatives, y->loss.negatives);
     if (y->show_details)
         fprintf(stderr,
                 "v3 (%s loss, Normalizer: (iou: %.2f, obj: %.2f, cls: %.2f) Region %d Avg (IOU: %f), count: %d, "
-                "class_loss = %f, iou_loss = %f, total_loss = %f \n",
+                "class_loss = %f, iou_loss = %f, total_loss = %f%s \n",
                 name, y->iou_normalizer, y->obj_normalizer, y->cls_normalizer, l->index, y->loss.avg_iou, cnt,
-                cls / l->batch, iou_part / l->batch, all / l->batch);
+                cls / l->batch, iou_part / l->batch, all / l->batch, ohem);
     else
         fprintf(stderr,
                 "v3 (%s loss, Normalizer: (iou: %.2f, obj: %.2f, cls: %.2f) Region %d Avg (IOU: %f), count: %d, "
-                "total_loss = %f \n",
+                "total_loss = %f%s \n",
                 name, y->iou_normalizer, y->obj_normalizer, y->cls_normalizer, l->index, y->loss.avg_iou, cnt,
-                all / l->batch);
+                all / l->batch, ohem);
+}
+
+void yolo_head_finish(struct yolo_head *y, long total_positives)
+{
+    if (!y->pending) return;
+    y->pending = 0;
+    float scale = obj_loss_scale(&y->obj, y->batch, total_positives);
+    size_t sites = (size_t)y->batch * y->n * y->w * y->h;
+    for (size_t s = 0; s < sites; s++)
+        if (y->obj_m[s] != 0) y->delta[obj_index_of_site(y, s)] *= scale;
+    y->loss.obj *= scale;
+    cost_and_print(y);
 }
 
 void yolo_head_train(struct yolo_head *y, const float *in, const float *truth, int max_boxes, int net_w,
@@ -442,7 +524,9 @@ void yolo_head_train(struct yolo_head *y, const float *in, const float *truth, i
         dn_warn("[yolo] layer %d: this batch has %d wrong label(s) (x,y outside [0,1] or w,h < 0), %d truth(s) "
                 "with class outside [0,%d) skipped, %d truth(s) outside the grid skipped",
                 l->index, c.bad_label, c.bad_class, y->classes, c.off_grid);
-    cost_and_print(y, &c, quiet);
+    y->stats = (struct yolo_stats){c.sum_iou, c.sum_1m_iou, c.sum_1m_giou, c.count, quiet};
+    y->pending = y->obj.norm == OBJ_NORM_POSITIVES_ALL;
+    if (!y->pending) cost_and_print(y);
 }
 
 /* ==================================================================================== */
@@ -475,7 +559,12 @@ void yolo_head_alloc_scratch(struct yolo_head *y, int train)
     free(y->obj_m);
     free(y->cls_t);
     free(y->cls_m);
+    free(y->obj_v);
+    free(y->rank);
     y->obj_t = y->obj_m = y->cls_t = y->cls_m = NULL;
+    y->obj_v = NULL;
+    y->rank = NULL;
+    y->pending = 0;
     if (!train) return;
     size_t sites = (size_t)y->batch * y->n * y->h * y->w;
     y->obj_t = xcalloc(sites, sizeof(float));
@@ -483,6 +572,10 @@ void yolo_head_alloc_scratch(struct yolo_head *y, int train)
     if (y->obj.kind == OBJ_LOSS_FOCAL && y->obj.focal_class) {
         y->cls_t = xcalloc(sites * y->classes, sizeof(float));
         y->cls_m = xcalloc(sites * y->classes, sizeof(float));
+    }
+    if (y->obj.ohem.on) {
+        y->obj_v = xcalloc(sites, sizeof(double));
+        y->rank = xcalloc(sites, sizeof(struct yolo_rank));
     }
 }
 

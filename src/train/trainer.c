@@ -69,6 +69,8 @@ struct trainer {
     char *backup;         /* backup directory (owned) */
     char last_good[4096]; /* last checkpoint written or loaded ("" if none) */
     FILE *csv;
+    int n_ohem;           /* loss layers with ohem=1 (the CSV's ohem_kept column) */
+    long *ohem_kept;      /* [2*n_ohem], owned: kept negatives this iteration, then scratch */
     struct train_opts o;  /* the command line */
     double start_ms;      /* when the loop started (-time_limit_sec) */
     double *layer_bwd_ms; /* -benchmark_layers: owned, also net->layer_bwd_ms */
@@ -87,6 +89,7 @@ static void trainer_free(struct trainer *t)
 {
     if (t->csv) fclose(t->csv);
     if (t->chart_on) chart_deinit(&t->chart);
+    free(t->ohem_kept);
     loader_free(t->loader);
     if (t->net) t->net->layer_bwd_ms = NULL; /* borrowed from t->layer_bwd_ms */
     free(t->layer_bwd_ms);
@@ -343,8 +346,11 @@ static int setup_csv(struct trainer *t)
         dn_error("%s: error: cannot write the training log", csv_path);
         return -1;
     }
+    t->n_ohem = net_ohem_kept(net, NULL);
+    t->ohem_kept = t->n_ohem ? xcalloc(2 * (size_t)t->n_ohem, sizeof(long)) : NULL;
     if (!append)
-        fprintf(t->csv, "iteration,images,loss,avg_loss,box_loss,obj_loss,cls_loss,lr,seconds,images_per_sec,map50\n");
+        fprintf(t->csv, "iteration,images,loss,avg_loss,box_loss,obj_loss,cls_loss,lr,seconds,images_per_sec,map50%s\n",
+                t->n_ohem ? ",ohem_kept" : "");
     return 0;
 }
 
@@ -399,12 +405,14 @@ static int train_subdivision(struct trainer *t, const struct batch *b, int s, in
     memcpy(net->input, b->x + (size_t)s * net->batch * img, (size_t)net->batch * img * sizeof(float));
     net->truth = b->y + (size_t)s * net->batch * net->max_boxes * 5;
     net_forward(net, 1);
-    struct layer_loss terms = {acc->cost, acc->box, acc->obj, acc->cls};
+    struct layer_loss terms = {.cost = acc->cost, .box = acc->box, .obj = acc->obj, .cls = acc->cls};
     double cost = net_loss(net, &terms);
     acc->box = terms.box;
     acc->obj = terms.obj;
     acc->cls = terms.cls;
     acc->cost += cost;
+    if (t->n_ohem && net_ohem_kept(net, t->ohem_kept + t->n_ohem) == t->n_ohem)
+        for (int i = 0; i < t->n_ohem; i++) t->ohem_kept[i] += t->ohem_kept[t->n_ohem + i];
     net_backward(net);
     int first = 0;
     for (int i = 0; i < net->n; i++)
@@ -582,6 +590,7 @@ static int trainer_iteration(struct trainer *t, struct run_state *rs)
                loaded_s > 0.1 && rs->avg_loss > 0 ? " - performance bottleneck on CPU or Disk HDD/SSD" : "");
     double t0 = dn_now_ms();
     struct iter_loss acc = {0, 0, 0, 0};
+    for (int i = 0; i < t->n_ohem; i++) t->ohem_kept[i] = 0;
     for (int s = 0; s < hp->subdivisions; s++) {
         if (train_subdivision(t, b, s, it + 1, &acc)) return -1;
         net->seen += (uint64_t)net->batch;
@@ -609,6 +618,7 @@ static int trainer_iteration(struct trainer *t, struct run_state *rs)
     fprintf(t->csv, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.8g,%.4f,%.2f,", cur, cur * t->imgs, loss, rs->avg_loss,
             acc.box / per, acc.obj / per, acc.cls / per, lr, secs, t->imgs / (iter_s > 0 ? iter_s : 1e-9));
     if (mapv >= 0) fprintf(t->csv, "%.6f", mapv);
+    for (int i = 0; i < t->n_ohem; i++) fprintf(t->csv, "%s%ld", i ? ";" : ",", t->ohem_kept[i]);
     fputc('\n', t->csv);
     fflush(t->csv);
     fflush(stdout);

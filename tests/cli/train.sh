@@ -482,4 +482,46 @@ else bad "chart: -nochart" "rc=$rc $(ls chn | tr '\n' ' ')"; fi
 expect_fail "chart: -chart into a missing directory (exit 1, before training)" "nodir/c.png: error: cannot write the training chart" \
     "$BIN" detector train q.data q.cfg -dont_show -chart nodir/c.png
 
+# ------------------------------------------------------------------------------ 13. objectness options
+# Each option for 40 iterations of q.cfg (batch 4): finite CSV rows and a falling loss (mean of
+# the last 8 below the first 8); with ohem the CSV's ohem_kept column holds one count per
+# [yolo] layer, at least 16 (ohem_min_negatives) per image of the iteration.
+opt_run() { # NAME CFG: trains CFG into opt_NAME/ and checks the CSV; extra python after
+    mkdir -p "opt_$1"; mkdata "opt_$1.data" "opt_$1"
+    "$BIN" detector train "opt_$1.data" "$2" -dont_show -seed 1 -quiet >/dev/null 2>"opt_$1.err" || return 1
+    "$PY" - "opt_$1/$(basename "${2%.cfg}")_train.csv" "$3" <<'PY'
+import csv, math, sys
+r = list(csv.DictReader(open(sys.argv[1])))
+l = [float(x['loss']) for x in r]
+assert len(l) == 40 and all(math.isfinite(float(x[k])) for x in r for k in ('loss', 'box_loss', 'obj_loss', 'cls_loss'))
+a, b = sum(l[:8]) / 8, sum(l[-8:]) / 8
+print(f'    {sys.argv[1]}: loss first 8 {a:.3f}, last 8 {b:.3f}', end='')
+if sys.argv[2] == 'ohem':
+    kept = [[int(v) for v in x['ohem_kept'].split(';')] for x in r]
+    assert all(len(k) == 2 and min(k) >= 16 * 4 for k in kept), kept[:3]
+    print(f', ohem_kept first {kept[0]} last {kept[-1]}', end='')
+print()
+sys.exit(0 if b < a else 1)
+PY
+}
+opt_cfg() { # NAME KEYS: q.cfg for 40 iterations with KEYS after every [yolo]
+    awk -v k="$2" '{print} /^\[yolo\]/{n = split(k, a, " "); for (i = 1; i <= n; i++) print a[i]}' q.cfg \
+        | sed -e 's/^max_batches=.*/max_batches=40/' -e 's/^steps=.*/steps=30,35/' > "$1.cfg"
+}
+declare -A OPT_KEYS=([ohem]="ohem=1" [ohemfocal]="ohem=1 ohem_scope=batch ohem_ratio=2 focal_loss=1"
+    [clsalpha]="focal_loss=1 focal_class=1 focal_alpha=auto focal_class_alpha=auto"
+    [posall]="focal_loss=1 focal_normalizer=positives_all obj_prior=0.01")
+for v in ohem ohemfocal clsalpha posall; do
+    opt_cfg $v "${OPT_KEYS[$v]}"
+    chk=""; case $v in ohem*) chk=ohem;; esac
+    if opt_run $v $v.cfg "$chk"; then ok "option ${OPT_KEYS[$v]}: 40 iterations, finite, loss falls"
+    else bad "option ${OPT_KEYS[$v]}" "$(tail -3 opt_$v.err)"; fi
+done
+# the RetinaNet-style recipe (cfg/retinanet-style-focal.cfg) at batch 4 with the suite's classes
+sed -e "s/^classes=.*/classes=$K/" -e "s/^filters=135$/filters=$((9 * (K + 5)))/" -e 's/^batch=16/batch=4/' \
+    -e 's/^max_batches=.*/max_batches=40/' -e 's/^steps=.*/steps=30,35/' -e 's/^burn_in=.*/burn_in=5/' \
+    -e 's/^learning_rate=.*/learning_rate=0.01/' "$ROOT/cfg/retinanet-style-focal.cfg" > retina.cfg
+if opt_run retina retina.cfg ""; then ok "cfg/retinanet-style-focal.cfg: 40 iterations, finite, loss falls"
+else bad "retinanet-style-focal trains" "$(tail -3 opt_retina.err)"; fi
+
 cli_end

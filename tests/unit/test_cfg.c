@@ -111,7 +111,7 @@ TEST(parser_error_messages)
          "e.cfg:12: error: [yolo] gamma=-1: must be >= 0"},
         {NET "[conv]\nfilters=14\n[yolo]\nclasses=2\nmask=0,1\nnum=2\nfocal_loss=2\n", "e.cfg:11: error: [yolo] focal_loss=2: must be 0 or 1"},
         {NET "[conv]\nfilters=14\n[yolo]\nclasses=2\nmask=0,1\nnum=2\nfocal_loss=1\nfocal_normalizer=pos\n",
-         "e.cfg:12: error: [yolo] focal_normalizer=pos: must be none or positives"},
+         "e.cfg:12: error: [yolo] focal_normalizer=pos: must be none, positives or positives_all"},
         {"[net]\nwidth=32\nheight=32\n[conv]\n", "e.cfg:1: error: [net]: missing channels= (must be in [1,1024])"},
         {"[conv]\n", "e.cfg:1: error: first section must be [net] or [network]"},
         {NET "policy=steps\nsteps=10,5\nscales=.1,.1\n[conv]\n", "e.cfg:6: error: [net] steps=10,5: steps must be ascending"},

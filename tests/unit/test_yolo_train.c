@@ -630,7 +630,7 @@ TEST(yolo_focal_cfg_errors)
         {"focal_loss=1\nfocal_alpha=1.5\n", "ybad.cfg:16: error: [yolo] focal_alpha=1.5: must be in [0,1] or auto"},
         {"focal_loss=1\nfocal_gamma=-1\n", "ybad.cfg:16: error: [yolo] focal_gamma=-1: must be >= 0"},
         {"focal_loss=1\nfocal_alpha=abc\n", "ybad.cfg:16: error: [yolo] focal_alpha=abc: not a finite number"},
-        {"focal_loss=1\nfocal_normalizer=bogus\n", "ybad.cfg:16: error: [yolo] focal_normalizer=bogus: must be none or positives"},
+        {"focal_loss=1\nfocal_normalizer=bogus\n", "ybad.cfg:16: error: [yolo] focal_normalizer=bogus: must be none, positives or positives_all"},
         {"focal_loss=1\nobj_prior=0\n", "ybad.cfg:16: error: [yolo] obj_prior=0: must be in (0,1)"},
         {"focal_loss=1\nobj_prior=1\n", "ybad.cfg:16: error: [yolo] obj_prior=1: must be in (0,1)"},
         {"focal_loss=1\nalpha=-0.1\n", "ybad.cfg:16: error: [yolo] alpha=-0.1: must be in [0,1] or auto"},
