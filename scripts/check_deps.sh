@@ -50,7 +50,7 @@ fi
 users=$(grep -l 'loss/focal.h' "$SRC"/*/*.c 2>/dev/null | grep -v -E '/(loss/focal|loss/objectness|cli/focal)\.c$')
 [ -z "$users" ] || { echo "error: loss/focal.h used outside loss/objectness.c: $users"; fail=1; }
 # 3. layer kinds stay behind the vtable
-kinds=$(grep -n -E '\bLAYER_(CONV|MAXPOOL|ROUTE|SHORTCUT|UPSAMPLE|YOLO|NONE)\b' "$SRC"/*/*.[ch] 2>/dev/null |
+kinds=$(grep -n -E '\bLAYER_(CONV|MAXPOOL|ROUTE|SHORTCUT|UPSAMPLE|YOLO|AVGPOOL|SOFTMAX|COST|DROPOUT|CONNECTED|CROP|NONE)\b' "$SRC"/*/*.[ch] 2>/dev/null |
         grep -v -E "^$SRC/(layers|loss)/")
 [ -z "$kinds" ] || { printf '%s\n' "$kinds" | sed 's/$/: error: a layer kind named outside src\/layers/'; fail=1; }
 [ "$fail" = 0 ] && echo "check-deps: ok"

@@ -6,7 +6,8 @@
  *    the achieved GFLOP/s and, with -layers, where the time goes per layer.
  *  - -train: one training iteration exactly as `detector train` runs it (per subdivision:
  *    training forward with truths, backward; then the SGD update), on a random input with B
- *    random truth boxes per image (default 6), with the cfg's batch, subdivisions, width and
+ *    random truth boxes per image (default 6), or for a classifier (a [softmax]/[cost] truth
+ *    vector, no [yolo]) one random one-hot class per image; with the cfg's batch, subdivisions, width and
  *    height. No data loading: this isolates the compute; prints s/iteration (median), images/s
  *    and the peak RSS of the process. -layers adds the per-layer forward and backward times.
  *  - -yolo: the [yolo] layers' training forward alone (decode + targets + deltas) on the
@@ -90,6 +91,15 @@ static float *random_truths(const struct net *net, struct rng *r, int boxes, int
             p[3] = h;
             p[4] = (float)rng_int(r, 0, classes - 1);
         }
+    return t;
+}
+
+/* Random truth vectors for a classifier (net->truths floats per image): one-hot, one random
+ * class per image. */
+static float *random_class_truths(const struct net *net, struct rng *r)
+{
+    float *t = xcalloc((size_t)net->batch * net->truths, sizeof(float));
+    for (int b = 0; b < net->batch; b++) t[(size_t)b * net->truths + rng_int(r, 0, net->truths - 1)] = 1;
     return t;
 }
 
@@ -183,7 +193,7 @@ static int bench_yolo(struct net *net, const char *cfg, int iters, int warmup, c
             if (i == 0) n_yolo++;
             struct net_state st = {.net = net, .input = k ? net->layers[k - 1]->output : net->input,
                                    .workspace = net->workspace, .train = 1, .truth = net->truth,
-                                   .max_boxes = net->max_boxes};
+                                   .max_boxes = net->max_boxes, .truths = net->truths};
             double t0 = dn_now_ms();
             memset(l->delta, 0, (size_t)l->batch * l->outputs * sizeof(float));
             l->ops->forward(l, &st);
@@ -232,12 +242,14 @@ int benchmark_main(int argc, char **argv)
     if (mode == BENCH_FORWARD) {
         rc = bench_forward(net, pos[0], iters, warmup, per_layer);
     } else {
-        if (!net->n_heads || net->max_boxes < 1) {
-            dn_error("%s: error: benchmark -train/-yolo needs a [yolo] layer", pos[0]);
+        int classifier = mode == BENCH_TRAIN && !net->n_heads && net->truths > 0;
+        if (!classifier && (!net->n_heads || net->max_boxes < 1)) {
+            dn_error("%s: error: benchmark %s needs a [yolo] layer%s", pos[0], mode == BENCH_TRAIN ? "-train" : "-yolo",
+                     mode == BENCH_TRAIN ? " or a classifier's [softmax]/[cost]" : "");
             net_free(net);
             return 1;
         }
-        float *truth = random_truths(net, &r, boxes, net->head.classes);
+        float *truth = classifier ? random_class_truths(net, &r) : random_truths(net, &r, boxes, net->head.classes);
         rc = mode == BENCH_TRAIN ? bench_train(net, pos[0], iters, warmup, per_layer, truth)
                                  : bench_yolo(net, pos[0], iters, warmup, truth);
         free(truth);

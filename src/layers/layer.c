@@ -57,3 +57,12 @@ void layer_free_common(struct layer *l)
     free(l->delta);
     l->output = l->delta = NULL;
 }
+
+void layer_sgd_step(float *p, float *u, long n, float step, float decay_b, float momentum)
+{
+    for (long i = 0; i < n; i++) {
+        float v = u[i] - decay_b * p[i];
+        p[i] += step * v;
+        u[i] = momentum * v;
+    }
+}

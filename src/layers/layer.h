@@ -36,6 +36,12 @@ enum layer_kind {
     LAYER_SHORTCUT,
     LAYER_UPSAMPLE,
     LAYER_YOLO,
+    LAYER_AVGPOOL,
+    LAYER_SOFTMAX,
+    LAYER_COST,
+    LAYER_DROPOUT,
+    LAYER_CONNECTED,
+    LAYER_CROP,
 };
 
 /* What the forward/backward of one layer sees of the network. */
@@ -45,8 +51,12 @@ struct net_state {
     float *delta;       /* (batch, c, h, w) — previous layer's delta, NULL for layer 0 */
     float *workspace;   /* shared scratch of net->workspace_size floats */
     int train;          /* 1: training forward (BN batch stats, yolo deltas) */
-    const float *truth; /* (batch, max_boxes, 5): x,y,w,h,class relative; x==0 ends a list */
+    /* The truth of a training forward, NULL outside training. With a detection head: boxes,
+     * (batch, max_boxes, 5) x,y,w,h,class relative, x==0 ends a list. Without one: a vector of
+     * `truths` floats per image, (batch, truths), e.g. a classifier's one-hot classes. */
+    const float *truth;
     int max_boxes;
+    int truths; /* floats per image of a truth vector; 0 when the truth is boxes */
 };
 
 struct update_args {
@@ -147,6 +157,9 @@ struct layer_ops {
     /* The layer's per-output-channel bias vector (out_c floats), for a following layer that
      * sets a prior on it; NULL op or NULL result: it has none. */
     float *(*biases)(struct layer *l);
+    /* Loss layers that read a truth vector (classification: [softmax], [cost]): the floats per
+     * image they read, i.e. their inputs. NULL: the layer reads no truth vector. */
+    int (*truth_floats)(const struct layer *l);
     /* Parity fixtures: draws O(1) statistics for normalisation parameters. May be NULL. */
     void (*randomize_stats)(struct layer *l, struct rng *r);
     /* One row of the load-time summary table (without newline) into buf. */
@@ -177,7 +190,12 @@ int layer_init_common(struct layer *l, const struct layer_ops *ops, const struct
                        int out_c, int out_h, int out_w);
 void layer_free_common(struct layer *l);
 
+/* The SGD step of docs/behaviour/training.md §4 on n parameters p with accumulators u:
+ * v = u - decay_b * p; p += step * v; u = momentum * v. step = lr / B; decay_b = decay * B for
+ * weights, 0 for biases and BN scales. */
+void layer_sgd_step(float *p, float *u, long n, float step, float decay_b, float momentum);
+
 extern const struct layer_ops conv_ops, maxpool_ops, route_ops, shortcut_ops, upsample_ops,
-    yolo_ops;
+    yolo_ops, avgpool_ops, softmax_ops, cost_ops, dropout_ops, connected_ops, crop_ops;
 
 #endif

@@ -635,25 +635,15 @@ static void conv_backward(struct layer *l, struct net_state *st)
     }
 }
 
-/* p += (lr/B) u after u -= decay_b * p; then u *= momentum. decay_b = decay * B or 0. */
-static void sgd_step(float *p, float *u, long n, float step, float decay_b, float momentum)
-{
-    for (long i = 0; i < n; i++) {
-        float v = u[i] - decay_b * p[i];
-        p[i] += step * v;
-        u[i] = momentum * v;
-    }
-}
-
 static void conv_update(struct layer *l, const struct update_args *a)
 {
     struct conv *cv = (struct conv *)l;
     DN_ASSERT(cv->weight_updates, "layer %d: update without training buffers", l->index);
     DN_ASSERT(a->batch >= 1, "update: batch %d", a->batch);
     float step = a->learning_rate / (float)a->batch;
-    sgd_step(cv->weights, cv->weight_updates, cv->nweights, step, a->decay * (float)a->batch, a->momentum);
-    sgd_step(cv->biases, cv->bias_updates, cv->n, step, 0.0f, a->momentum);
-    if (cv->bn) sgd_step(cv->scales, cv->scale_updates, cv->n, step, 0.0f, a->momentum);
+    layer_sgd_step(cv->weights, cv->weight_updates, cv->nweights, step, a->decay * (float)a->batch, a->momentum);
+    layer_sgd_step(cv->biases, cv->bias_updates, cv->n, step, 0.0f, a->momentum);
+    if (cv->bn) layer_sgd_step(cv->scales, cv->scale_updates, cv->n, step, 0.0f, a->momentum);
     cv->prepared = 0; /* fold again before the next inference forward */
     cv->wino_fresh = 0;
 }

@@ -61,7 +61,7 @@ void net_print_summary(const struct net *net)
 float *net_forward(struct net *net, int train)
 {
     struct net_state st = {.net = net, .input = net->input, .workspace = net->workspace, .train = train,
-                           .truth = net->truth, .max_boxes = net->max_boxes};
+                           .truth = net->truth, .max_boxes = net->max_boxes, .truths = net->truths};
     for (int i = 0; i < net->n; i++) {
         struct layer *l = net->layers[i];
         if (train && l->delta) par_zero(l->delta, (long)l->batch * l->outputs);
@@ -120,7 +120,8 @@ void net_backward(struct net *net)
                                .workspace = net->workspace,
                                .train = 1,
                                .truth = net->truth,
-                               .max_boxes = net->max_boxes};
+                               .max_boxes = net->max_boxes,
+                               .truths = net->truths};
         double t0 = net->layer_bwd_ms ? dn_now_ms() : 0;
         l->ops->backward(l, &st);
         if (net->layer_bwd_ms) net->layer_bwd_ms[i] += dn_now_ms() - t0;

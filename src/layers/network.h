@@ -60,9 +60,13 @@ struct net {
     double total_bflops;
     double *layer_ms;      /* [n] or NULL: when set, net_forward adds each layer's wall time */
     double *layer_bwd_ms;  /* [n] or NULL (borrowed): when set, net_backward adds each layer's */
-    float *truth;          /* (batch, max_boxes, 5) x,y,w,h,class relative, x==0 ends a list;
-                              borrowed from the trainer's batch, NULL outside training */
+    float *truth;          /* with a detection head: boxes (batch, max_boxes, 5) x,y,w,h,class
+                              relative, x==0 ends a list; without one: a vector (batch, truths),
+                              e.g. a classifier's one-hot classes. Borrowed from the trainer's
+                              batch, NULL outside training */
     int max_boxes;         /* truth slots per image (head.max_boxes; 0 without a head) */
+    int truths;            /* floats per image of a truth vector: the inputs of the loss layers
+                              that read one ([softmax], [cost]); 0 with a detection head */
     int loaded_layers;     /* layers [0, loaded_layers) were filled by weights_load */
     struct head_info head; /* the last detection head's settings (zero without one) */
     int n_heads;           /* number of detection heads */

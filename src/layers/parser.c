@@ -26,8 +26,38 @@ static const struct {
 } registry[] = {
     {"convolutional", &conv_ops}, {"conv", &conv_ops},     {"maxpool", &maxpool_ops},
     {"max", &maxpool_ops},        {"route", &route_ops},   {"shortcut", &shortcut_ops},
-    {"upsample", &upsample_ops},  {"yolo", &yolo_ops},
+    {"upsample", &upsample_ops},  {"yolo", &yolo_ops},     {"avgpool", &avgpool_ops},
+    {"avg", &avgpool_ops},        {"softmax", &softmax_ops}, {"soft", &softmax_ops},
+    {"cost", &cost_ops},          {"dropout", &dropout_ops}, {"connected", &connected_ops},
+    {"conn", &connected_ops},     {"crop", &crop_ops},
 };
+
+/* Sections darknet knows that we refuse with a reason, checked before anything else is read
+ * (an RNN cfg has `inputs=` instead of width/height, so [net] would otherwise fail first with
+ * a misleading "missing width="). */
+static const struct {
+    const char *name, *reason;
+} unsupported[] = {
+    {"rnn", "RNN layers are not supported"},
+    {"crnn", "RNN layers are not supported"},
+    {"gru", "RNN layers are not supported"},
+    {"lstm", "RNN layers are not supported"},
+    {"conv_lstm", "RNN layers are not supported"},
+    {"history", "RNN layers are not supported"},
+    {"contrastive", "contrastive (self-supervised) layers are not supported"},
+};
+
+/* Reports the first section of cfg that is in `unsupported`; returns -1 then, else 0. */
+static int refuse_unsupported(const struct cfg *cfg, const char *path)
+{
+    for (int i = 0; i < cfg->n_sec; i++)
+        for (size_t k = 0; k < sizeof unsupported / sizeof unsupported[0]; k++)
+            if (!strcmp(cfg->sec[i].name, unsupported[k].name)) {
+                dn_error("%s:%d: error: [%s]: %s", path, cfg->sec[i].line, cfg->sec[i].name, unsupported[k].reason);
+                return -1;
+            }
+    return 0;
+}
 
 static const struct layer_ops *find_ops(const char *name)
 {
@@ -179,7 +209,7 @@ static double memory_budget(double max_bytes)
 }
 
 /* The last detection head supplies the network's head settings (darknet reads them from its
- * last [yolo] layer). */
+ * last [yolo] layer); the loss layers that read a truth vector give its size (net->truths). */
 static int collect_heads(struct net *net)
 {
     for (int i = 0; i < net->n; i++) {
@@ -197,6 +227,27 @@ static int collect_heads(struct net *net)
         net->n_heads++;
     }
     net->max_boxes = net->n_heads ? net->head.max_boxes : 0;
+    /* Layers that read a truth vector (classification) must agree on its size, and a network's
+     * truth is either boxes or a vector. */
+    net->truths = 0;
+    for (int i = 0; i < net->n; i++) {
+        const struct layer *l = net->layers[i];
+        int t = l->ops->truth_floats ? l->ops->truth_floats(l) : 0;
+        if (!t) continue;
+        if (net->n_heads) {
+            dn_error("%s: error: layer %d (%s) reads a truth vector, but the network has a detection layer "
+                     "whose truth is boxes: one network trains one kind of truth", net->cfg_path, i,
+                     l->ops->name);
+            return -1;
+        }
+        if (net->truths && t != net->truths) {
+            dn_error("%s: error: layer %d (%s) reads a truth of %d floats per image, an earlier loss layer %d: "
+                     "the loss layers of a classifier share one truth vector", net->cfg_path, i,
+                     l->ops->name, t, net->truths);
+            return -1;
+        }
+        net->truths = t;
+    }
     return 0;
 }
 
@@ -213,6 +264,7 @@ struct net *net_parse(const char *cfg_path, int train, uint64_t seed, const stru
                  cfg->n_sec ? cfg->sec[0].line : 1);
         goto fail;
     }
+    if (refuse_unsupported(cfg, cfg_path)) goto fail;
     if (parse_net_section(net, &cfg->sec[0], train)) goto fail;
     if (cfg->n_sec - 1 > NET_MAX_LAYERS) {
         dn_error("%s: error: %d layers (more than %d)", cfg_path, cfg->n_sec - 1, NET_MAX_LAYERS);

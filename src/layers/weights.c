@@ -5,7 +5,10 @@
  * else uint32. We always write 0.2.5 with a 64-bit seen. Body: float32 arrays back to back.
  * Unlike darknet, which silently keeps initial values for whatever a short file lacks, the
  * byte count must match the cfg exactly (see weights_load for the one exception).
- * Non-goals: [connected] transposition (no such layer here), dontload.
+ * darknet's "transposed" flag (major or minor above 1000: [connected] matrices stored inputs x
+ * outputs) is refused for a network with a [connected] layer; convolutions ignore it, as in
+ * darknet.
+ * Non-goals: reading transposed [connected] matrices, dontload.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "layers/weights.h"
@@ -66,7 +69,7 @@ static int locate_end(struct net *net, long have, int *layer, int *array, long *
 
 /* Reads the header (version, then seen as 64 bits from 0.2 on, else 32) from f. Returns its
  * size in bytes, or -1 after an error line. */
-static long read_header(FILE *f, const char *path, long long file_size, uint64_t *seen)
+static long read_header(FILE *f, const char *path, long long file_size, uint64_t *seen, int *transposed)
 {
     int32_t ver[3];
     if (fread(ver, sizeof(int32_t), 3, f) != 3) {
@@ -77,6 +80,7 @@ static long read_header(FILE *f, const char *path, long long file_size, uint64_t
         dn_error("%s: error: bad header version %d.%d.%d", path, ver[0], ver[1], ver[2]);
         return -1;
     }
+    *transposed = ver[0] > 1000 || ver[1] > 1000;
     if ((int64_t)ver[0] * 10 + ver[1] >= 2) {
         if (fread(seen, sizeof *seen, 1, f) != 1) {
             dn_error("%s: error: truncated header (%lld bytes)", path, file_size);
@@ -166,8 +170,15 @@ int weights_load(struct net *net, const char *path, int allow_partial)
         dn_error("%s: error: not a regular file", path);
         goto out;
     }
-    long header = read_header(f, path, (long long)stt.st_size, &seen);
+    int transposed = 0;
+    long header = read_header(f, path, (long long)stt.st_size, &seen, &transposed);
     if (header < 0) goto out;
+    for (int i = 0; transposed && i < net->n; i++)
+        if (net->layers[i]->ops == &connected_ops) {
+            dn_error("%s: error: the header marks transposed [connected] matrices (version above 1000), "
+                     "which are not supported (layer %d)", path, i);
+            goto out;
+        }
     int end_layer = loaded_extent(net, path, (long long)stt.st_size - header, allow_partial);
     if (end_layer < 0) goto out;
     if (!net->opt.quiet)

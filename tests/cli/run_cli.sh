@@ -278,4 +278,38 @@ then ok "calc_anchors: two clusters recovered, anchors.txt, counters"
 else bad "calc_anchors: two clusters" "rc=$rc $out"; fi
 expect_fail "calc_anchors: -width missing" "usage: darknet detector calc_anchors" "$BIN" detector calc_anchors an.data -num_of_clusters 2
 
+# --- classification kinds: bad keys, RNN cfgs, the classifier fixture, AlexeyAB's classifiers
+printf '[net]\nwidth=8\nheight=8\nchannels=3\n[avgpool]\n[softmax]\n[cost]\ntype=hinge\n' > cost.cfg
+expect_fail "cfg: [cost] unknown type" "cost.cfg:8: error: [cost] type=hinge: unknown cost type" "$BIN" init cost.cfg x.weights
+printf '[net]\nwidth=8\nheight=8\nchannels=3\n[dropout]\nprobability=.1\ndropblock=1\n' > drop.cfg
+expect_fail "cfg: [dropout] dropblock" "drop.cfg:7: error: [dropout] dropblock=1: DropBlock is not implemented" "$BIN" init drop.cfg x.weights
+printf '[net]\nwidth=8\nheight=8\nchannels=3\n[connected]\noutput=-3\n' > conn.cfg
+expect_fail "cfg: [connected] output" "conn.cfg:6: error: [connected] output=-3: must be in [1,65536]" "$BIN" init conn.cfg x.weights
+printf '[net]\nwidth=8\nheight=8\nchannels=3\n[crop]\ncrop_width=9\ncrop_height=4\n' > crop.cfg
+expect_fail "cfg: [crop] larger than the input" "crop.cfg:6: error: [crop] crop_width=9: must be in [1, input width]" "$BIN" init crop.cfg x.weights
+printf '[net]\nwidth=8\nheight=8\nchannels=3\n[softmax]\ntemperature=0\n' > soft.cfg
+expect_fail "cfg: [softmax] temperature" "soft.cfg:6: error: [softmax] temperature=0: must be > 0" "$BIN" init soft.cfg x.weights
+printf '[net]\ninputs=256\nbatch=1\n\n[gru]\noutput=1024\n[connected]\noutput=256\n[softmax]\n[cost]\n' > gru.cfg
+expect_fail "cfg: RNN section named, not [net] width" "gru.cfg:5: error: [gru]: RNN layers are not supported" "$BIN" init gru.cfg x.weights
+if "$BIN" init "$D/classifier.cfg" cls.weights -seed 2 -random_bn 2>/dev/null \
+   && [ "$(stat -c %s cls.weights)" -eq $((20 + 4 * (8*4 + 8*3*9 + 16*4 + 16*8*9 + 12 + 12*16 + 36 + 10 + 10*12))) ] \
+   && "$BIN" benchmark "$D/classifier.cfg" cls.weights -iters 1 -warmup 0 >/dev/null 2>&1 \
+   && "$BIN" benchmark "$D/classifier.cfg" -train -iters 1 -warmup 0 >/dev/null 2>&1; then
+    ok "classifier fixture: init, forward and training benchmark"
+else bad "classifier fixture: init, forward and training benchmark"; fi
+A=$ROOT/../shared/cfg/alexeyab
+if [ -d "$A" ]; then
+    for c in darknet19 tiny cifar alexnet; do
+        if "$BIN" init "$A/$c.cfg" "$c.weights" -seed 1 2>"$c.err" \
+           && "$BIN" benchmark "$A/$c.cfg" "$c.weights" -iters 1 -warmup 0 >"$c.out" 2>>"$c.err" \
+           && grep -q "^cfg=.*median_ms=" "$c.out"; then
+            ok "AlexeyAB $c.cfg: parse, init, one forward"
+        else bad "AlexeyAB $c.cfg: parse, init, one forward" "$(tail -c 300 "$c.err")"; fi
+        rm -f "$c.weights"
+    done
+    expect_fail "AlexeyAB rnn.cfg refused with its reason" "rnn.cfg:14: error: [rnn]: RNN layers are not supported" "$BIN" init "$A/rnn.cfg" x.weights
+else
+    echo "skip AlexeyAB classifier cfgs: $A is absent"
+fi
+
 cli_end

@@ -8,7 +8,8 @@
  * (delta is the NEGATIVE gradient). After one training forward + net_backward, the analytic
  * gradients are read as minus the accumulators: the input gradient from layer 0's delta (every
  * case starts with an identity [upsample] stride=1, so that delta is exactly -dL/d(input)),
- * weight/bias/BN-scale gradients from the conv layers' update buffers (conv_get_view). Each of
+ * weight/bias/BN-scale gradients from the conv and connected layers' update buffers (conv_get_view,
+ * connected_get_view). Classification losses are checked in loss mode (gc_truth). Each of
  * up to GC_MAX_POINTS entries per tensor is then perturbed by +-eps and
  *   fd = (L(p+eps) - L(p-eps)) / (2 eps)
  * is compared with the analytic value. Kinks (leaky/relu at 0, maxpool arg-max changes) make
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/layer_connected.h"
 #include "layers/layer_conv.h"
 #include "layers/network.h"
 #include "test.h"
@@ -45,6 +47,22 @@ struct gc {
 /* The Winograd threshold of the networks gc_parse builds (a test may force it to 0). */
 static int gc_wino_min_pixels = NET_WINO_MIN_PIXELS;
 
+/* Loss mode (classification): instead of the probe, L is the explicit loss of the network's
+ * loss layers for the truth vector gc_truth (net->truths floats per image): the [softmax]
+ * cross-entropy -sum t log p and the [cost] term scale/2 * sum(error) (layer_softmax.c,
+ * layer_cost.c), computed here from the layer outputs; the backward then starts from the
+ * deltas the loss layers set. gc_cost_type: 0 sse, 1 masked, 2 smooth. */
+static const float *gc_truth;
+static int gc_cost_type;
+static float gc_cost_scale = 1;
+#define GC_NO_VALUE (-1234.0f)
+
+/* The view of a layer with weights (conv or connected); -1 for other kinds. */
+static int gc_view(struct layer *l, struct conv_view *v)
+{
+    return conv_get_view(l, v) == 0 || connected_get_view(l, v) == 0 ? 0 : -1;
+}
+
 static struct net *gc_parse(const char *name, const char *text)
 {
     char path[256];
@@ -64,8 +82,33 @@ static long last_size(const struct net *net)
     return (long)l->batch * l->outputs;
 }
 
+static double gc_explicit_loss(struct gc *g)
+{
+    struct net *net = g->net;
+    net_forward(net, 1);
+    double L = 0;
+    long n = (long)net->batch * net->truths;
+    for (int i = 0; i < net->n; i++) {
+        const struct layer *l = net->layers[i];
+        if (l->ops == &softmax_ops && l->inputs == net->truths) {
+            for (long k = 0; k < n; k++)
+                if (gc_truth[k] != 0) L -= gc_truth[k] * log((double)l->output[k]);
+        } else if (l->ops == &cost_ops) {
+            const float *x = net->layers[i - 1]->output;
+            for (long k = 0; k < n; k++) {
+                double diff = (double)gc_truth[k] - x[k], err = diff * diff;
+                if (gc_cost_type == 1 && gc_truth[k] == GC_NO_VALUE) err = 0;
+                if (gc_cost_type == 2 && fabs(diff) >= 1) err = 2 * fabs(diff) - 1;
+                L += 0.5 * gc_cost_scale * err;
+            }
+        }
+    }
+    return L;
+}
+
 static double gc_loss(struct gc *g)
 {
+    if (gc_truth) return gc_explicit_loss(g);
     const float *y = net_forward(g->net, 1);
     double s = 0;
     for (long i = 0; i < last_size(g->net); i++) s += (double)g->r[i] * y[i];
@@ -146,9 +189,13 @@ static double gradcheck_cfg(const char *name, const char *text, int check_input)
     if (!g.net) return INFINITY;
     struct net *net = g.net;
     if (check_input) CHECK(net->layers[0]->ops == &upsample_ops);
+    if (gc_truth) {
+        CHECK(net->truths > 0);
+        net->truth = (float *)gc_truth;
+    }
     for (int i = 0; i < net->n; i++) {
         struct conv_view v;
-        if (conv_get_view(net->layers[i], &v)) continue;
+        if (gc_view(net->layers[i], &v)) continue;
         for (int k = 0; k < v.n; k++) {
             v.biases[k] = test_rand_uniform(&g.rs, -0.5f, 0.5f);
             if (v.bn) v.scales[k] = test_rand_uniform(&g.rs, 0.5f, 1.5f);
@@ -163,9 +210,11 @@ static double gradcheck_cfg(const char *name, const char *text, int check_input)
     g.L0 = gc_loss(&g);
     double labs = 0;
     for (long i = 0; i < nout; i++) labs += fabs((double)g.r[i] * net->layers[net->n - 1]->output[i]);
+    if (gc_truth) labs = 8 * (fabs(g.L0) + 1); /* the explicit loss sums a few float terms */
     g.noise = FLT_EPSILON * labs / GC_EPS;
     struct layer *last = net->layers[net->n - 1];
-    for (long i = 0; i < nout; i++) last->delta[i] = -g.r[i];
+    if (!gc_truth) /* loss mode: the loss layers' forward set their deltas */
+        for (long i = 0; i < nout; i++) last->delta[i] = -g.r[i];
     net_backward(net);
 
     /* Snapshot the analytic results: the finite differences rerun forward, which zeroes the
@@ -178,7 +227,7 @@ static double gradcheck_cfg(const char *name, const char *text, int check_input)
     }
     for (int i = 0; i < net->n; i++) {
         struct conv_view v;
-        if (conv_get_view(net->layers[i], &v)) continue;
+        if (gc_view(net->layers[i], &v)) continue;
         char what[32];
         snprintf(what, sizeof what, "W%d", i);
         gc_tensor(&g, name, what, v.weights, v.weight_updates, v.nweights);
@@ -193,6 +242,7 @@ static double gradcheck_cfg(const char *name, const char *text, int check_input)
     if (g.skips * 5 > g.points)
         test_fail(__FILE__, __LINE__, "%s: %d of %d points skipped as kinks", name, g.skips, g.points);
     free(g.r);
+    net->truth = NULL;
     net_free(net);
     return g.worst;
 }
@@ -357,6 +407,115 @@ TEST(grad_tiny_mixed_net)
                   "[shortcut]\nfrom=-3\nactivation=linear\n"
                   "[convolutional]\nfilters=3\nsize=1\nstride=1\nactivation=linear\n",
                   1);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* classification kinds: avgpool, softmax, dropout, connected, crop, cost                */
+/* ------------------------------------------------------------------------------------ */
+
+TEST(grad_avgpool)
+{
+    gradcheck_cfg("avgpool", NET_HDR(5, 3, 3) IDENTITY "[avgpool]\n", 1);
+    gradcheck_cfg("avgpool_conv", NET_HDR(4, 4, 2) IDENTITY
+                  "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=tanh\n[avgpool]\n",
+                  1);
+}
+
+TEST(grad_softmax)
+{
+    gradcheck_cfg("softmax", NET_HDR(3, 2, 2) IDENTITY "[softmax]\n", 1);
+    gradcheck_cfg("softmax_groups3_T2", NET_HDR(2, 2, 3) IDENTITY "[softmax]\ngroups=3\ntemperature=2\n", 1);
+    gradcheck_cfg("softmax_T0.5", NET_HDR(1, 1, 5) IDENTITY "[softmax]\ntemperature=0.5\n", 1);
+}
+
+/* The mask depends on (layer seed, net->seen): fixed across the repeated forwards here. */
+TEST(grad_dropout)
+{
+    gradcheck_cfg("dropout", NET_HDR(4, 3, 2) IDENTITY "[dropout]\nprobability=0.3\n", 1);
+    gradcheck_cfg("dropout_conv", NET_HDR(4, 4, 2) IDENTITY
+                  "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=linear\n[dropout]\nprobability=.5\n"
+                  "[convolutional]\nfilters=2\nsize=1\nactivation=logistic\n",
+                  1);
+}
+
+/* BN over a connected layer normalises each output over the mini-batch only (hw = 1): with
+ * batch 2 its output hardly depends on the input, so the BN cases use batch 6. */
+#define NET_HDR_B6(w, h, c) "[net]\nbatch=6\nsubdivisions=1\nwidth=" #w "\nheight=" #h "\nchannels=" #c "\n"
+
+TEST(grad_connected)
+{
+    gradcheck_cfg("connected_linear", NET_HDR(3, 2, 2) IDENTITY "[connected]\noutput=5\nactivation=linear\n", 1);
+    gradcheck_cfg("connected_bn_leaky", NET_HDR_B6(2, 2, 3) IDENTITY
+                  "[connected]\noutput=4\nbatch_normalize=1\nactivation=leaky\n", 1);
+    gradcheck_cfg("connected_mish_stack", NET_HDR(3, 3, 2) IDENTITY
+                  "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n"
+                  "[connected]\noutput=6\nactivation=mish\n[connected]\noutput=3\nactivation=logistic\n",
+                  1);
+    /* first layer: no input delta to add into, weights still checked */
+    gradcheck_cfg("connected_first", NET_HDR_B6(2, 2, 2) "[connected]\noutput=3\nbatch_normalize=1\nactivation=tanh\n",
+                  0);
+}
+
+TEST(grad_crop)
+{
+    gradcheck_cfg("crop_flip", NET_HDR(6, 5, 2) IDENTITY "[crop]\ncrop_width=4\ncrop_height=3\nflip=1\n", 1);
+    gradcheck_cfg("crop_noadjust", NET_HDR(5, 5, 1) IDENTITY "[crop]\ncrop_width=3\ncrop_height=3\nnoadjust=1\n", 1);
+}
+
+/* One-hot truth per group of n values (classes), for batch 2. */
+static float *onehot_truth(int images, int groups, int n, unsigned long long seed)
+{
+    float *t = xcalloc((size_t)images * groups * n, sizeof(float));
+    for (int i = 0; i < images * groups; i++) {
+        int k = (int)(test_rand_uniform(&seed, 0, (float)n));
+        t[(size_t)i * n + (k < n ? k : n - 1)] = 1;
+    }
+    return t;
+}
+
+/* A classifier's end in loss mode: CE of [softmax] + sse [cost] on its output, through
+ * avgpool, connected with BN and a conv. */
+TEST(grad_classifier_softmax_cost)
+{
+    float *t = onehot_truth(2, 1, 4, 5);
+    gc_truth = t;
+    gc_cost_type = 0;
+    gc_cost_scale = 1;
+    gradcheck_cfg("classifier_ce_sse", NET_HDR(4, 4, 2) IDENTITY
+                  "[convolutional]\nbatch_normalize=1\nfilters=3\nsize=3\npad=1\nactivation=leaky\n"
+                  "[avgpool]\n[connected]\noutput=4\nactivation=linear\n[softmax]\ngroups=1\n[cost]\ntype=sse\n",
+                  1);
+    free(t);
+    /* groups and temperature in the cross-entropy, a scaled cost */
+    t = onehot_truth(2, 2, 3, 9);
+    gc_truth = t;
+    gc_cost_scale = 0.5f;
+    gradcheck_cfg("classifier_groups_T", NET_HDR(2, 1, 3) IDENTITY
+                  "[connected]\noutput=6\nactivation=linear\n[softmax]\ngroups=2\ntemperature=2\n"
+                  "[cost]\nscale=0.5\n",
+                  1);
+    free(t);
+    gc_truth = NULL;
+    gc_cost_scale = 1;
+}
+
+TEST(grad_cost_smooth_masked)
+{
+    unsigned long long rs = 77;
+    float t[2 * 6];
+    for (int i = 0; i < 12; i++) t[i] = test_rand_uniform(&rs, -3, 3); /* both zones of smooth L1 */
+    gc_truth = t;
+    gc_cost_type = 2;
+    gc_cost_scale = 2;
+    gradcheck_cfg("cost_smooth", NET_HDR(2, 2, 1) IDENTITY
+                  "[connected]\noutput=6\nactivation=linear\n[cost]\ntype=smooth\nscale=2\n", 1);
+    t[1] = t[4] = t[9] = GC_NO_VALUE;
+    gc_cost_type = 1;
+    gc_cost_scale = 1;
+    gradcheck_cfg("cost_masked", NET_HDR(2, 2, 1) IDENTITY "[connected]\noutput=6\nactivation=linear\n[cost]\ntype=masked\n",
+                  1);
+    gc_truth = NULL;
+    gc_cost_type = 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
