@@ -10,7 +10,7 @@
  * field is written by calling its function twice, first counting. Nothing is buffered: the
  * initializers' data goes from the graph's copy to the file.
  *
- * Field numbers used (onnx.proto): ModelProto ir_version 1, producer_name 2, producer_version
+ * Field numbers used (the ONNX format's published message definitions): ModelProto ir_version 1, producer_name 2, producer_version
  * 3, graph 7, opset_import 8; OperatorSetIdProto domain 1, version 2; GraphProto node 1,
  * name 2, initializer 5, input 11, output 12; NodeProto input 1, output 2, name 3, op_type 4,
  * attribute 5; AttributeProto name 1, f 2, i 3, s 4, ints 8, type 20 (FLOAT 1, INT 2,

@@ -6,8 +6,8 @@
  *   linear: none; leaky, revleaky (whose forward is leaky's): LeakyRelu alpha 0.1;
  *   relie: LeakyRelu 0.01; logistic: Sigmoid; relu: Relu; relu6 and hardtan: a clamp to
  *   [0, 6] and [-1, 1] through HardSigmoid (see clamp); elu: Elu alpha 1; tanh: Tanh; selu: Selu with darknet's constants;
- *   swish: x * Sigmoid(x); mish: x * Tanh(Softplus(x)) (the engine's thresholds at +-20 change
- *   the value by less than a float's rounding there); hard_mish: x * HardSigmoid(x; 0.5, 1)
+ *   swish: x * Sigmoid(x); mish: x * Tanh(Softplus(x)) (the engine's softplus thresholds at
+ *   +-20 change the value by under 1e-7 in absolute terms: x above 20, x e^x below -20); hard_mish: x * HardSigmoid(x; 0.5, 1)
  *   (= x for x > 0, x(x/2 + 1) on [-2, 0], 0 below); ramp: Relu(x) + 0.1 x; loggy:
  *   2 Sigmoid(x) - 1; gelu: 0.5 x (1 + Tanh(c1 x + c3 x^3)) with the engine's c1, c3.
  *   plse, lhtan and stair have no export (error naming the layer).
