@@ -10,7 +10,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv
-      python3-matplotlib dataset-fashion-mnist)
+      python3-matplotlib python3-onnx dataset-fashion-mnist)
 # `make fuzz` only (DN_DEPS_FUZZ=1): clang with libFuzzer and its sanitizer runtimes.
 [ "${DN_DEPS_FUZZ:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
 [ "${DN_DEPS_EXTRA:-}" ] && pkgs+=(${DN_DEPS_EXTRA})

@@ -58,6 +58,14 @@ if [ -f tests/cli/parity.sh ]; then
         run_suite parity bash tests/cli/parity.sh "$BIN" "$LIB"
     fi
 fi
+# The export suite runs OpenCV's ONNX importer and our library in python, as parity does.
+if [ -n "$SANLOG" ]; then
+    asan_rt=$(ldd "$LIB" 2>/dev/null | awk '/libasan/ {print $3; exit}')
+    run_suite onnx env ${asan_rt:+LD_PRELOAD=$asan_rt} ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+        bash tests/cli/onnx.sh "$BIN" "$LIB"
+else
+    run_suite onnx bash tests/cli/onnx.sh "$BIN" "$LIB"
+fi
 run_suite python bash tests/py/run.sh
 run_suite readme bash tests/cli/readme.sh "$BIN"
 # The training suite uses the library too (aug_labels.py, parity on trained weights).

@@ -24,6 +24,7 @@ static void usage(FILE *f)
                "  " INIT_USAGE "\n"
                "  " PARTIAL_USAGE "\n"
                "  " BENCHMARK_USAGE "\n"
+               "  " EXPORT_USAGE "\n"
                "  " FOCAL_USAGE "\n"
                "  darknet version\n"
                "  darknet help\n"
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "init")) return init_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "partial")) return partial_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "benchmark")) return benchmark_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "export")) return export_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "focal")) return focal_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version")) {
         printf("%s\n", dn_version());

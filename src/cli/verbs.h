@@ -17,6 +17,7 @@ int benchmark_main(int argc, char **argv);
 int focal_cli_main(int argc, char **argv); /* argv[0] is "focal" */
 int detect_main(int argc, char **argv);    /* `darknet detect CFG WEIGHTS [IMAGE]` */
 int partial_main(int argc, char **argv);   /* `darknet partial CFG WEIGHTS OUT N` */
+int export_main(int argc, char **argv);    /* argv[0] is the format ("onnx") */
 
 /* Usage lines: each verb prints its own on a usage error and `darknet help` prints them all. */
 #define DETECTOR_TEST_USAGE                                                                        \
@@ -39,6 +40,8 @@ int partial_main(int argc, char **argv);   /* `darknet partial CFG WEIGHTS OUT N
 #define BENCHMARK_USAGE                                                                            \
     "darknet benchmark <cfg> [weights] [-iters N] [-warmup W] [-layers] [-threads T] [-train | -yolo]" \
     " [-boxes B]"
+#define EXPORT_USAGE                                                                               \
+    "darknet export onnx <cfg> <weights> <out.onnx> [-quiet]  (opset 11; outputs: the raw logits of each [yolo])"
 #define FOCAL_USAGE "darknet focal table [-alpha 0.25] [-gamma 2]"
 
 #endif

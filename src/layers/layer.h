@@ -22,6 +22,7 @@
 
 struct cfg_section;
 struct net;
+struct onnx_export;
 struct layer;
 struct rng;
 
@@ -162,6 +163,13 @@ struct layer_ops {
     int (*truth_floats)(const struct layer *l);
     /* Parity fixtures: draws O(1) statistics for normalisation parameters. May be NULL. */
     void (*randomize_stats)(struct layer *l, struct rng *r);
+    /* ONNX export (src/layers/onnx_export.h): emits the layer's nodes into x->g, reading its
+     * inputs through onnx_export_input/onnx_export_tensor, and returns the name of its output
+     * tensor ("" when the export does not compute it, e.g. a head whose raw input is the
+     * model's output: a later layer reading it is then refused), or NULL after an error line
+     * naming the layer (onnx_export_error) for a setting the export cannot express. NULL op:
+     * the kind cannot be exported. */
+    const char *(*to_onnx)(const struct layer *l, struct onnx_export *x);
     /* One row of the load-time summary table (without newline) into buf. */
     void (*describe)(const struct layer *l, char *buf, size_t n);
     void (*destroy)(struct layer *l);

@@ -54,6 +54,7 @@
 #include "core/winograd.h"
 #include "layers/batchnorm.h"
 #include "layers/network.h"
+#include "layers/onnx_export.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -748,6 +749,47 @@ static void conv_post_load(struct layer *l)
     cv->wino_fresh = 0;
 }
 
+/* ONNX: Conv with the BN folded in (W' = W * scale, bias = shift per output channel, the
+ * scale/shift of conv_prepare_inference), then the activation. */
+static const char *conv_to_onnx(const struct layer *l, struct onnx_export *x)
+{
+    const struct conv *cv = (const struct conv *)l;
+    if (cv->dilation != 1) {
+        onnx_export_error(x, l, "dilation=%d is not exported", cv->dilation);
+        return NULL;
+    }
+    const char *in = onnx_export_input(x, l);
+    if (!in) return NULL;
+    long per = cv->nweights / cv->n;
+    float *w = xmalloc((size_t)cv->nweights * sizeof(float));
+    float *b = xmalloc((size_t)cv->n * sizeof(float));
+    for (int i = 0; i < cv->n; i++) {
+        float sc = 1, sh = cv->biases[i];
+        if (cv->bn) {
+            double inv = 1.0 / sqrt((double)cv->rolling_var[i] + BN_EPS);
+            sc = (float)(cv->scales[i] * inv);
+            sh = (float)(cv->biases[i] - (double)cv->scales[i] * cv->rolling_mean[i] * inv);
+        }
+        for (long k = 0; k < per; k++) w[i * per + k] = (float)((double)cv->weights[i * per + k] * sc);
+        b[i] = sh;
+    }
+    int64_t wd[4] = {cv->n, l->c / cv->groups, cv->size, cv->size}, bd[1] = {cv->n};
+    const char *ins[3] = {in, onnx_init_floats(x->g, onnx_name(x->g, "l%d_weights", l->index), w, wd, 4),
+                          onnx_init_floats(x->g, onnx_name(x->g, "l%d_biases", l->index), b, bd, 1)};
+    free(w);
+    free(b);
+    const char *out = onnx_name(x->g, "l%d_conv", l->index);
+    struct onnx_node *n = onnx_node(x->g, "Conv", ins, 3, out);
+    int64_t k[2] = {cv->size, cv->size}, s[2] = {cv->stride_y, cv->stride_x};
+    int64_t p[4] = {cv->pad, cv->pad, cv->pad, cv->pad}, d[2] = {1, 1};
+    onnx_attr_ints(n, "kernel_shape", k, 2);
+    onnx_attr_ints(n, "strides", s, 2);
+    onnx_attr_ints(n, "pads", p, 4);
+    onnx_attr_ints(n, "dilations", d, 2);
+    onnx_attr_int(n, "group", cv->groups);
+    return onnx_export_activation(x, l, out, cv->act);
+}
+
 const struct layer_ops conv_ops = {
     .name = "convolutional",
     .kind = LAYER_CONV,
@@ -761,6 +803,7 @@ const struct layer_ops conv_ops = {
     .post_load = conv_post_load,
     .biases = conv_biases,
     .randomize_stats = conv_randomize_stats,
+    .to_onnx = conv_to_onnx,
     .describe = conv_describe,
     .destroy = conv_destroy,
 };

@@ -19,6 +19,7 @@
 #include "core/cfg.h"
 #include "layers/layer.h"
 #include "layers/network.h"
+#include "layers/onnx_export.h"
 #include "core/parallel.h"
 #include "core/util.h"
 
@@ -261,6 +262,30 @@ static void maxpool_destroy(struct layer *l)
     free(l);
 }
 
+/* ONNX: MaxPool with pads begin = padding/2 and end = padding - padding/2 (top/left and
+ * bottom/right): ONNX's output size floor((in + padding - size)/stride) + 1 is ours and the
+ * windows start at the same offset; padded positions never win, as here. A window lying
+ * entirely in the padding (darknet's -FLT_MAX) has no ONNX equivalent and is refused. */
+static const char *maxpool_to_onnx(const struct layer *l, struct onnx_export *x)
+{
+    const struct maxpool *m = (const struct maxpool *)l;
+    int lo = m->padding / 2, hi = m->padding - lo;
+    if (lo >= m->size || hi >= m->size) {
+        onnx_export_error(x, l, "padding=%d puts whole %dx%d windows in the padding, which ONNX cannot express",
+                          m->padding, m->size, m->size);
+        return NULL;
+    }
+    const char *in = onnx_export_input(x, l);
+    if (!in) return NULL;
+    const char *out = onnx_name(x->g, "l%d_maxpool", l->index);
+    struct onnx_node *n = onnx_node(x->g, "MaxPool", &in, 1, out);
+    int64_t k[2] = {m->size, m->size}, s[2] = {m->stride_y, m->stride_x}, p[4] = {lo, lo, hi, hi};
+    onnx_attr_ints(n, "kernel_shape", k, 2);
+    onnx_attr_ints(n, "strides", s, 2);
+    onnx_attr_ints(n, "pads", p, 4);
+    return out;
+}
+
 const struct layer_ops maxpool_ops = {
     .name = "maxpool",
     .kind = LAYER_MAXPOOL,
@@ -268,6 +293,7 @@ const struct layer_ops maxpool_ops = {
     .forward = maxpool_forward,
     .backward = maxpool_backward,
     .resize = maxpool_resize,
+    .to_onnx = maxpool_to_onnx,
     .describe = maxpool_describe,
     .destroy = maxpool_destroy,
 };

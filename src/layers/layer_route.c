@@ -15,6 +15,7 @@
 #include "core/cfg.h"
 #include "layers/layer.h"
 #include "layers/network.h"
+#include "layers/onnx_export.h"
 #include "core/util.h"
 
 enum { ROUTE_MAX_INPUTS = 64 };
@@ -151,6 +152,38 @@ static void route_destroy(struct layer *l)
     free(r);
 }
 
+/* ONNX: each source, or its channel block group_id of groups (Slice on axis 1), then Concat
+ * on axis 1 when there are several. */
+static const char *route_to_onnx(const struct layer *l, struct onnx_export *x)
+{
+    const struct route *r = (const struct route *)l;
+    const char **parts = xmalloc((size_t)r->n * sizeof *parts);
+    const char *out = NULL;
+    for (int i = 0; i < r->n; i++) {
+        const char *t = onnx_export_tensor(x, l, r->src[i]);
+        if (!t) goto done;
+        if (r->groups > 1) {
+            int64_t part = x->net->layers[r->src[i]]->out_c / r->groups;
+            int64_t st = part * r->group_id, en = st + part, ax = 1;
+            const char *ins[4] = {t, onnx_init_int64s(x->g, onnx_name(x->g, "l%d_starts%d", l->index, i), &st, 1),
+                                  onnx_init_int64s(x->g, onnx_name(x->g, "l%d_ends%d", l->index, i), &en, 1),
+                                  onnx_init_int64s(x->g, onnx_name(x->g, "l%d_axes%d", l->index, i), &ax, 1)};
+            t = onnx_name(x->g, "l%d_slice%d", l->index, i);
+            onnx_node(x->g, "Slice", ins, 4, t);
+        }
+        parts[i] = t;
+    }
+    if (r->n == 1) {
+        out = parts[0];
+    } else {
+        out = onnx_name(x->g, "l%d_concat", l->index);
+        onnx_attr_int(onnx_node(x->g, "Concat", parts, r->n, out), "axis", 1);
+    }
+done:
+    free(parts);
+    return out;
+}
+
 const struct layer_ops route_ops = {
     .name = "route",
     .kind = LAYER_ROUTE,
@@ -158,6 +191,7 @@ const struct layer_ops route_ops = {
     .forward = route_forward,
     .backward = route_backward,
     .resize = route_resize,
+    .to_onnx = route_to_onnx,
     .describe = route_describe,
     .destroy = route_destroy,
 };

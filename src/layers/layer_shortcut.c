@@ -20,6 +20,7 @@
 #include "core/cfg.h"
 #include "layers/layer.h"
 #include "layers/network.h"
+#include "layers/onnx_export.h"
 #include "core/util.h"
 
 enum { SHORTCUT_MAX_INPUTS = 64 };
@@ -153,6 +154,21 @@ static void shortcut_destroy(struct layer *l)
     free(sc);
 }
 
+/* ONNX: Add of the previous output and each `from` output in turn, then the activation. */
+static const char *shortcut_to_onnx(const struct layer *l, struct onnx_export *x)
+{
+    const struct shortcut *sc = (const struct shortcut *)l;
+    const char *acc = onnx_export_input(x, l);
+    if (!acc) return NULL;
+    for (int i = 0; i < sc->n; i++) {
+        const char *ins[2] = {acc, onnx_export_tensor(x, l, sc->src[i])};
+        if (!ins[1]) return NULL;
+        acc = onnx_name(x->g, "l%d_add%d", l->index, i);
+        onnx_node(x->g, "Add", ins, 2, acc);
+    }
+    return onnx_export_activation(x, l, acc, sc->act);
+}
+
 const struct layer_ops shortcut_ops = {
     .name = "shortcut",
     .kind = LAYER_SHORTCUT,
@@ -160,6 +176,7 @@ const struct layer_ops shortcut_ops = {
     .forward = shortcut_forward,
     .backward = shortcut_backward,
     .resize = shortcut_resize,
+    .to_onnx = shortcut_to_onnx,
     .describe = shortcut_describe,
     .destroy = shortcut_destroy,
 };

@@ -15,6 +15,7 @@
 #include "core/cfg.h"
 #include "layers/layer.h"
 #include "layers/network.h"
+#include "layers/onnx_export.h"
 #include "core/util.h"
 
 enum { UPSAMPLE_MAX_STRIDE = 64 };
@@ -120,6 +121,34 @@ static void upsample_destroy(struct layer *l)
     free(l);
 }
 
+/* ONNX: Resize (opset 11) nearest with scales (1, 1, s, s), coordinate_transformation_mode
+ * asymmetric and nearest_mode floor, i.e. out(y, x) = in(floor(y/s), floor(x/s)); then Mul by
+ * scale when it is not 1. Downsampling (negative stride) is refused. */
+static const char *upsample_to_onnx(const struct layer *l, struct onnx_export *x)
+{
+    const struct upsample *u = (const struct upsample *)l;
+    if (u->reverse) {
+        onnx_export_error(x, l, "stride=-%d (downsampling) is not exported", u->stride);
+        return NULL;
+    }
+    const char *in = onnx_export_input(x, l);
+    if (!in) return NULL;
+    float sc[4] = {1, 1, (float)u->stride, (float)u->stride};
+    int64_t d4 = 4, d0 = 0;
+    const char *ins[3] = {in, onnx_init_floats(x->g, onnx_name(x->g, "l%d_roi", l->index), NULL, &d0, 1),
+                          onnx_init_floats(x->g, onnx_name(x->g, "l%d_scales", l->index), sc, &d4, 1)};
+    const char *out = onnx_name(x->g, "l%d_resize", l->index);
+    struct onnx_node *n = onnx_node(x->g, "Resize", ins, 3, out);
+    onnx_attr_string(n, "mode", "nearest");
+    onnx_attr_string(n, "coordinate_transformation_mode", "asymmetric");
+    onnx_attr_string(n, "nearest_mode", "floor");
+    if (u->scale == 1) return out;
+    const char *mins[2] = {out, onnx_export_const(x, l, u->scale)};
+    const char *o2 = onnx_name(x->g, "l%d_scale", l->index);
+    onnx_node(x->g, "Mul", mins, 2, o2);
+    return o2;
+}
+
 const struct layer_ops upsample_ops = {
     .name = "upsample",
     .kind = LAYER_UPSAMPLE,
@@ -127,6 +156,7 @@ const struct layer_ops upsample_ops = {
     .forward = upsample_forward,
     .backward = upsample_backward,
     .resize = upsample_resize,
+    .to_onnx = upsample_to_onnx,
     .describe = upsample_describe,
     .destroy = upsample_destroy,
 };

@@ -35,6 +35,7 @@
 #include "core/activation.h"
 #include "core/cfg.h"
 #include "layers/network.h"
+#include "layers/onnx_export.h"
 #include "core/util.h"
 #include "loss/yolo_head.h"
 
@@ -386,6 +387,17 @@ static void yolo_destroy(struct layer *l)
     free(y);
 }
 
+/* ONNX: the raw logits entering the layer (its input) become the model output yolo_<index>;
+ * the decode (docs/behaviour/yolo_layer.md §2) is not in the graph, so the layer's own output
+ * is not computed (""): a layer reading it is refused by the export. */
+static const char *yolo_to_onnx(const struct layer *l, struct onnx_export *x)
+{
+    const char *in = onnx_export_input(x, l);
+    if (!in) return NULL;
+    onnx_export_add_output(x, onnx_name(x->g, "yolo_%d", l->index), in, l->c, l->h, l->w);
+    return "";
+}
+
 const struct layer_ops yolo_ops = {
     .name = "yolo",
     .kind = LAYER_YOLO,
@@ -398,6 +410,7 @@ const struct layer_ops yolo_ops = {
     .head = yolo_head_info,
     .detections = yolo_detections,
     .prepare_training = yolo_prepare_training,
+    .to_onnx = yolo_to_onnx,
     .describe = yolo_describe,
     .destroy = yolo_destroy,
 };

@@ -46,6 +46,7 @@ while IFS= read -r line; do
         "detector train") want="avg loss" ;;
         "focal table") want="focal loss table" ;;
         help) want="darknet detector train" ;;
+        export) want="opset 11" ;;
         *) want="" ;;
     esac
     if [ -n "$want" ] && ! grep -qF -- "$want" <<<"$out"; then

@@ -123,7 +123,7 @@ else bad "detect verb" "rc=$rc"; fi
 help=$("$BIN" help); rc=$?
 if [ $rc -eq 0 ] && [ "$("$BIN" -h)" = "$help" ] && [ "$("$BIN" detector train --help)" = "$help" ] \
    && grep -q "detector train.*-thresh.*-iou_thresh.*-mAP_epochs\|detector train.*-mAP_epochs.*-thresh.*-iou_thresh" <<<"$help" \
-   && for v in "detector test" "detector train" "detector map" "detector valid" "detector calc_anchors" detect init partial benchmark "focal table" version; do
+   && for v in "detector test" "detector train" "detector map" "detector valid" "detector calc_anchors" detect init partial benchmark "export onnx" "focal table" version; do
           grep -q "darknet $v" <<<"$help" || exit 1; done; then ok "help, -h, --help: every verb, train's flags, exit 0"
 else bad "help" "$help"; fi
 # non-finite predictions: the first head's w planes pushed to exp(100) = inf in float
@@ -311,5 +311,28 @@ if [ -d "$A" ]; then
 else
     echo "skip AlexeyAB classifier cfgs: $A is absent"
 fi
+# --- export onnx (parity with OpenCV's ONNX importer: tests/cli/onnx.sh)
+out=$("$BIN" export onnx "$D/tiny.cfg" tiny.weights tiny.onnx 2>err.txt); rc=$?
+if [ $rc -eq 0 ] && [ -s tiny.onnx ] && grep -q "^tiny.onnx: opset 11, " <<<"$out" && grep -q "output yolo_7: 1 x 21 x 16 x 16" <<<"$out" \
+   && grep -q "output yolo_12: 1 x 21 x 32 x 32" <<<"$out" && [ ! -s err.txt ] && ! ls tiny.onnx.tmp.* >/dev/null 2>&1; then
+    ok "export onnx: tiny.cfg, one output per [yolo], nothing on stderr"
+else bad "export onnx: tiny.cfg" "rc=$rc $out $(cat err.txt)"; fi
+cp tiny.onnx keep.onnx
+mkcfg stair.cfg '0,/^activation=mish$/s//activation=stair/'
+expect_fail "export onnx: activation without an ONNX form" "stair.cfg: error: layer 2 [convolutional]: activation=stair has no ONNX export" "$BIN" export onnx stair.cfg tiny.weights tiny.onnx
+if cmp -s tiny.onnx keep.onnx; then ok "export onnx: a failed export keeps the previous file"; else bad "export onnx: failed export changed the file"; fi
+mkcfg down.cfg '/^\[maxpool\]$/,/^stride=2$/{s/^\[maxpool\]$/[upsample]/; /^size=2$/d; s/^stride=2$/stride=-2/}'
+expect_fail "export onnx: downsampling upsample" "down.cfg: error: layer 1 [upsample]: stride=-2 (downsampling) is not exported" "$BIN" export onnx down.cfg tiny.weights x.onnx
+mkcfg afteryolo.cfg 's/^layers=-3$/layers=-1/'
+"$BIN" init afteryolo.cfg afteryolo.weights 2>/dev/null
+expect_fail "export onnx: a layer reading a [yolo] output" "afteryolo.cfg: error: layer 8 [route]: reads the output of layer 7 [yolo], which the export does not compute" "$BIN" export onnx afteryolo.cfg afteryolo.weights x.onnx
+expect_fail "export onnx: missing weights" "nosuch.weights: error: cannot open weights" "$BIN" export onnx "$D/tiny.cfg" nosuch.weights x.onnx
+expect_fail "export onnx: unwritable output" "nodir/x.onnx: error: cannot write the ONNX model" "$BIN" export onnx "$D/tiny.cfg" tiny.weights nodir/x.onnx
+mkdir adir.onnx
+expect_fail "export onnx: output is a directory" "adir.onnx: error: cannot rename" "$BIN" export onnx "$D/tiny.cfg" tiny.weights adir.onnx
+if ! ls adir.onnx.tmp.* >/dev/null 2>&1; then ok "export onnx: no temporary file left behind"; else bad "export onnx: temporary file left"; fi
+expect_fail "export onnx: unknown format" "export: unknown format tflite (only onnx)" "$BIN" export tflite "$D/tiny.cfg" tiny.weights x.onnx
+expect_fail "export onnx: missing output" "usage: darknet export onnx" "$BIN" export onnx "$D/tiny.cfg" tiny.weights
+expect_fail "export onnx: unknown flag" "unknown flag -opset" "$BIN" export onnx "$D/tiny.cfg" tiny.weights x.onnx -opset 13
 
 cli_end
