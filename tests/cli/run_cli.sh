@@ -300,12 +300,12 @@ else bad "classifier fixture: init, forward and training benchmark"; fi
 A=$ROOT/../shared/cfg/alexeyab
 if [ -d "$A" ]; then
     for c in darknet19 tiny cifar alexnet; do
-        if "$BIN" init "$A/$c.cfg" "$c.weights" -seed 1 2>"$c.err" \
-           && "$BIN" benchmark "$A/$c.cfg" "$c.weights" -iters 1 -warmup 0 >"$c.out" 2>>"$c.err" \
+        if "$BIN" init "$A/$c.cfg" "ab_$c.weights" -seed 1 2>"$c.err" \
+           && "$BIN" benchmark "$A/$c.cfg" "ab_$c.weights" -iters 1 -warmup 0 >"$c.out" 2>>"$c.err" \
            && grep -q "^cfg=.*median_ms=" "$c.out"; then
             ok "AlexeyAB $c.cfg: parse, init, one forward"
         else bad "AlexeyAB $c.cfg: parse, init, one forward" "$(tail -c 300 "$c.err")"; fi
-        rm -f "$c.weights"
+        rm -f "ab_$c.weights" # (not $c.weights: c=tiny would remove the suite's tiny.weights)
     done
     expect_fail "AlexeyAB rnn.cfg refused with its reason" "rnn.cfg:14: error: [rnn]: RNN layers are not supported" "$BIN" init "$A/rnn.cfg" x.weights
 else
