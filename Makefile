@@ -9,6 +9,7 @@ FAST     ?= 0
 DEPS     ?= 1
 
 BUILD    ?= build
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # -fno-trapping-math: we never unmask floating-point exceptions, so GCC may compute both sides
 # of a select and vectorise it (mish, leaky); IEEE results are unchanged (not a fast-math flag).
@@ -140,7 +141,7 @@ $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_
 # UBSan (test-san); each run ends with its own "N passed, N failed" line.
 SAN ?= 1
 test: deps check-deps
-	$(MAKE) all $(TESTBIN) $(REPLAY) $(HOOKSO)
+	$(MAKE) -j$(NPROC) all $(TESTBIN) $(REPLAY) $(HOOKSO)
 	DN_SAN=$(if $(SANITIZE),1,0) DN_TESTHOOKS=$(HOOKSO) bash tests/run_all.sh $(BIN) $(TESTBIN) $(LIBSO)
 ifeq ($(SANITIZE),)
 ifeq ($(SAN),1)
@@ -169,7 +170,7 @@ test-unit: all $(TESTBIN)
 
 # Stock vs focal on a built-in Fashion-MNIST dataset (scripts/demo.sh; ~10 minutes on 2 cores).
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	bash scripts/demo.sh
 
 # 30-minute training soak (scripts/soak.sh): RSS and iterations per minute, SIGTERM at the end.
@@ -184,6 +185,7 @@ bench: deps
 # The direction of dependencies between the folders, and the focal module's purity
 # (scripts/check_deps.sh; its test mutates a copy of the tree to show it fails).
 check-deps:
+	@echo "check-deps: the folders' include rules (scripts/check_deps.sh)"
 	@bash scripts/check_deps.sh
 
 clean:

@@ -27,17 +27,20 @@ if [ "${DN_SAN:-0}" = 1 ]; then
     BIN_REAL=$(realpath "$BIN"); BIN=$(wrap "$BIN"); TESTBIN_REAL=$TESTBIN; TESTBIN=$(wrap "$TESTBIN")
     for r in "$(dirname "$TESTBIN_REAL")"/replay_*; do [ -x "$r" ] && wrap "$r" >/dev/null; done
 fi
-run_suite() { # name, command...
+run_suite() { # name, command...  (its output streams as it runs: every test line is progress)
     local name=$1; shift
+    local t0; t0=$(date +%s)
     echo "=== $name"
-    local out; out=$("$@" 2>&1); local rc=$?
-    printf '%s\n' "$out" | grep -v '^ok ' | tail -n 60
-    local line; line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    local log; log=$(mktemp /tmp/dn_suite_XXXXXX)
+    "$@" 2>&1 | tee "$log"; local rc=${PIPESTATUS[0]}
+    local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    rm -f "$log"
     local p f
     p=$(printf " %s" "$line" | sed -E 's/^.*[^0-9]([0-9]+) passed, ([0-9]+) failed.*$/\1/')
     f=$(printf " %s" "$line" | sed -E 's/^.*[^0-9]([0-9]+) passed, ([0-9]+) failed.*$/\2/')
     if [ -z "$line" ]; then p=0; f=1; echo "$name: no result line (exit $rc)"; fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$name: exit status $rc"; fi
+    echo "--- $name: $(( $(date +%s) - t0 )) s"
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
     [ "$f" -eq 0 ] || status=1
 }
