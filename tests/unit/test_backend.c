@@ -207,10 +207,14 @@ TEST(backend_refusal_falls_back)
         net_free(ref);
         return;
     }
-    CHECK_CONTAINS(err, "layer 2 (conv 3 x3/1");
-    CHECK_CONTAINS(err, "refusal forced");
-    CHECK_CONTAINS(err, "reference path");
-    CHECK(strchr(err, '\n') == strrchr(err, '\n')); /* one line */
+    if (dnnl_conv_built()) { /* else the net is on the reference backend: nothing to refuse */
+        CHECK_CONTAINS(err, "layer 2 (conv 3 x3/1");
+        CHECK_CONTAINS(err, "refusal forced");
+        CHECK_CONTAINS(err, "reference path");
+        CHECK(strchr(err, '\n') == strrchr(err, '\n')); /* one line */
+    } else {
+        CHECK_STR_EQ(err, "");
+    }
     char bk[96];
     CHECK_EQ_INT(conv_backend(fast->layers[REFUSED], bk, sizeof bk), 0);
     CHECK_STR_EQ(bk, "ref");
