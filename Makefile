@@ -29,6 +29,24 @@ CFLAGS   += $(BLAS_CFLAGS)
 LDLIBS   := $(BLAS_LIBS) -pthread -lm
 LDFLAGS  ?=
 
+# oneDNN (Debian libdnnl-dev): the fast convolution backend (src/core/dnnl_conv.c).
+# DNNL=auto (default): used when the compiler finds <dnnl.h>; DNNL=1: required; DNNL=0: the
+# reference backend only. At run time DN_BACKEND=ref selects the reference backend anyway.
+DNNL     ?= auto
+ifeq ($(DNNL),auto)
+DNNL     := $(shell printf '\043include <dnnl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(DNNL)$(MAKELEVEL),00)
+$(info note: oneDNN not found, convolutions use the reference backend; for the faster one: apt-get install libdnnl-dev, then make clean all)
+endif
+endif
+ifeq ($(DNNL),1)
+ifneq ($(shell printf '\043include <dnnl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1),1)
+$(error DNNL=1 but <dnnl.h> is not found: apt-get install libdnnl-dev)
+endif
+CFLAGS   += -DDN_DNNL
+LDLIBS   += -ldnnl
+endif
+
 # stb's JPEG writer shifts negative values (UB, harmless); keep ASan but not UBSan on it.
 STB_NOSAN :=
 ifneq ($(SANITIZE),)

@@ -2,6 +2,11 @@
 """make bench: forward-pass speed of our engine against OpenCV's DNN module, same cfg, same
 .weights, same machine, same run; the per-layer forward table; training speed; the focal cost.
 
+Forward table: ours with its default backend (oneDNN when built in) and, interleaved, with
+DN_BACKEND=ref (im2col + OpenBLAS, Winograd); OpenCV DNN; and PyTorch (scripts/bench_torch.py:
+the same network built from the cfg, random weights, eager and channels_last, 2 threads) for
+the yolov4 nets when python3-torch is installed (else a line saying how to get it).
+
 Training table: `darknet benchmark <cfg> -train` runs whole training iterations (forward with
 truths, backward, SGD update, exactly the trainer's per-subdivision calls) on a random input
 with 6 random truth boxes per image, on cfgs derived from cfg/yolov4-tiny.cfg (batch 16,
@@ -34,13 +39,34 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def ours_forward(darknet, cfg, weights, iters, layers=False):
+def ours_forward(darknet, cfg, weights, iters, layers=False, backend=None):
     cmd = [darknet, 'benchmark', cfg, weights, '-iters', str(iters), '-warmup', '3']
     if layers:
         cmd.append('-layers')
-    out = run(cmd).stdout
+    env = dict(os.environ)
+    if backend:
+        env['DN_BACKEND'] = backend
+    out = run(cmd, env=env).stdout
     kv = dict(re.findall(r'(\w+)=(\S+)', out.splitlines()[0]))
     return kv, out
+
+
+def torch_available():
+    return subprocess.run([sys.executable, '-c', 'import torch'], capture_output=True).returncode == 0
+
+
+def torch_forward(cfg, iters):
+    """{mode: median ms} of scripts/bench_torch.py (one round), run with the same OpenMP wait
+    policy as ./darknet (passive unless OMP_WAIT_POLICY is set), and its version line."""
+    env = dict(os.environ)
+    env.setdefault('OMP_WAIT_POLICY', 'passive')
+    out = run([sys.executable, os.path.join(ROOT, 'scripts', 'bench_torch.py'), cfg, '--iters', str(iters),
+               '--rounds', '1'], env=env).stdout.splitlines()
+    res = {}
+    for line in out[1:]:
+        kv = dict(re.findall(r'(\w+)=(\S+)', line))
+        res[kv['mode']] = float(kv['median_ms'])
+    return res, out[0]
 
 
 def opencv_forward(cfg, weights, size, iters):
@@ -74,31 +100,51 @@ def cfg_size(cfg):
 
 def forward_table(args, tmp):
     nets = ['cfg/yolov3-tiny.cfg', 'cfg/yolov4-tiny.cfg'] + ([] if args.quick else ['cfg/yolov4.cfg'])
+    have_torch = torch_available()
     rows = []
     details = {}
+    kernels = {}
     for cfg in nets:
         wpath = os.path.join(tmp, os.path.basename(cfg) + '.weights')
         run([args.darknet, 'init', cfg, wpath, '-seed', '1', '-random_bn'])
         iters = args.iters if 'tiny' in cfg else max(10, args.iters // 2)
-        best, cv_ms = None, None
-        for _ in range(args.rounds):  # interleaved: ours, OpenCV, ours, OpenCV, ...
+        best, ref_ms, cv_ms, pt = None, None, None, {}
+        for _ in range(args.rounds):  # interleaved: ours (oneDNN), ours (ref), OpenCV, PyTorch, ...
             kv, out = ours_forward(args.darknet, cfg, wpath, iters, layers=(cfg == 'cfg/yolov4-tiny.cfg'))
             if best is None or float(kv['median_ms']) < float(best[0]['median_ms']):
                 best = (kv, out)
+            if kv.get('backend') == 'dnnl':
+                r, _ = ours_forward(args.darknet, cfg, wpath, iters, backend='ref')
+                ref_ms = min(float(r['median_ms']), ref_ms or float('inf'))
             c = opencv_forward(cfg, wpath, cfg_size(cfg), iters)
             cv_ms = c if cv_ms is None else min(cv_ms, c)
+            if have_torch and 'yolov3' not in cfg:
+                res, kernels['torch'] = torch_forward(cfg, iters)
+                for mode, ms in res.items():
+                    pt[mode] = min(ms, pt.get(mode, float('inf')))
         kv, out = best
         details[cfg] = out
+        kernels['ours'] = 'backend %s; oneDNN: %s' % (kv.get('backend', '?'), kv.get('dnnl', 'none').replace('_', ' '))
         ms = float(kv['median_ms'])
-        rows.append((os.path.basename(cfg), kv['size'], float(kv['bflops']), ms, float(kv['gflops']), cv_ms,
-                     cv_ms / ms))
+        fmt = lambda v: '%.1f' % v if v is not None else '-'
+        rows.append((os.path.basename(cfg), kv['size'], '%.3f' % float(kv['bflops']), '%.1f' % ms,
+                     '%.1f' % float(kv['gflops']), fmt(ref_ms), fmt(cv_ms), fmt(pt.get('eager')),
+                     fmt(pt.get('channels_last')), '%.2f' % (min(pt.values()) / ms) if pt else '-'))
     print('\n## Forward pass, batch 1 (median of %d runs after 3 warm-up runs, %d for yolov4; the best of %d '
           'interleaved rounds for each engine, since other load on the host only adds time)\n'
           % (args.iters, max(10, args.iters // 2), args.rounds))
-    print('| network | input | BFLOPs | ours ms | ours GFLOP/s | OpenCV DNN ms | OpenCV/ours |')
-    print('|---|---|---|---|---|---|---|')
+    print('| network | input | BFLOPs | ours ms | ours GFLOP/s | ours, reference backend ms | OpenCV DNN ms | '
+          'PyTorch eager ms | PyTorch channels_last ms | best PyTorch/ours |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        print('| %s | %s | %.3f | %.1f | %.1f | %.1f | %.2f |' % r)
+        print('| ' + ' | '.join(r) + ' |')
+    print('\nKernels: ours: %s; reference backend: OpenBLAS (OPENBLAS_CORETYPE=%s) + our Winograd.'
+          % (kernels.get('ours', '?'), os.environ.get('OPENBLAS_CORETYPE', 'auto')))
+    if have_torch:
+        print('PyTorch (scripts/bench_torch.py, 2 threads, OMP_WAIT_POLICY=%s as ours): %s'
+              % (os.environ.get('OMP_WAIT_POLICY', 'passive'), kernels.get('torch', '?')))
+    else:
+        print('PyTorch column: not measured, python3-torch is not installed (apt-get install python3-torch).')
     if 'cfg/yolov4-tiny.cfg' in details:
         print('\n### Where the time goes: yolov4-tiny per layer\n')
         print('```')

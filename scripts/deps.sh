@@ -9,7 +9,7 @@
 # that is kept, and its end shown, only if a step fails.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-pkgs=(build-essential pkg-config libopenblas-dev libstb-dev python3-numpy python3-opencv
+pkgs=(build-essential pkg-config libopenblas-dev libdnnl-dev libstb-dev python3-numpy python3-opencv
       python3-matplotlib python3-onnx dataset-fashion-mnist)
 # `make fuzz` only (DN_DEPS_FUZZ=1): clang with libFuzzer and its sanitizer runtimes.
 [ "${DN_DEPS_FUZZ:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "test.h"
+#include "cli/omp_env.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -105,6 +106,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    omp_env_passive(argv); /* oneDNN's threads sleep when idle (cli/omp_env.c) */
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -26,9 +26,11 @@
 
 #include "cli/args.h"
 #include "cli/verbs.h"
+#include "core/dnnl_conv.h"
 #include "core/gemm.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "layers/layer_conv.h"
 #include "layers/network.h"
 #include "layers/weights.h"
 
@@ -110,16 +112,19 @@ static void print_layers(const struct net *net, const double *fwd, const double 
     if (bwd)
         printf("%5s %-14s %9s %9s %7s %8s\n", "layer", "type", "fwd_ms", "bwd_ms", "%", "BFLOPs");
     else
-        printf("%5s %-14s %9s %7s %8s %9s\n", "layer", "type", "ms", "%", "BFLOPs", "GFLOP/s");
+        printf("%5s %-14s %9s %7s %8s %9s  %s\n", "layer", "type", "ms", "%", "BFLOPs", "GFLOP/s", "kernel");
     for (int i = 0; i < net->n; i++) {
         const struct layer *l = net->layers[i];
         double f = fwd[i] / iters, b = bwd ? bwd[i] / iters : 0;
         if (bwd)
             printf("%5d %-14s %9.2f %9.2f %6.1f%% %8.3f\n", i, l->ops->name, f, b,
                    100 * (fwd[i] + bwd[i]) / total, l->bflops);
-        else
-            printf("%5d %-14s %9.3f %6.1f%% %8.3f %9.1f\n", i, l->ops->name, f, 100 * fwd[i] / total, l->bflops,
-                   f > 0 ? l->bflops / (f / 1e3) : 0);
+        else {
+            char kernel[96] = "";
+            conv_backend(l, kernel, sizeof kernel); /* conv layers: which path ran */
+            printf("%5d %-14s %9.3f %6.1f%% %8.3f %9.1f  %s\n", i, l->ops->name, f, 100 * fwd[i] / total,
+                   l->bflops, f > 0 ? l->bflops / (f / 1e3) : 0, kernel);
+        }
     }
 }
 
@@ -135,8 +140,13 @@ static int bench_forward(struct net *net, const char *cfg, int iters, int warmup
         t[i] = dn_now_ms() - t0;
     }
     double med = median_sorted(t, iters);
-    printf("cfg=%s size=%dx%d bflops=%.3f median_ms=%.2f min_ms=%.2f gflops=%.1f threads=%d\n", cfg, net->w,
-           net->h, net->total_bflops, med, t[0], net->total_bflops / (med / 1e3), blas_get_threads());
+    char rt[128] = "none";
+    if (net->opt.backend == NET_BACKEND_DNNL) dnnl_conv_runtime(rt, sizeof rt);
+    for (char *p = rt; *p; p++)
+        if (*p == ' ') *p = '_'; /* one key=value token */
+    printf("cfg=%s size=%dx%d bflops=%.3f median_ms=%.2f min_ms=%.2f gflops=%.1f threads=%d backend=%s dnnl=%s\n",
+           cfg, net->w, net->h, net->total_bflops, med, t[0], net->total_bflops / (med / 1e3), blas_get_threads(),
+           net_backend_name(net->opt.backend), rt);
     if (per_layer) print_layers(net, net->layer_ms, NULL, iters);
     free(t);
     return 0;

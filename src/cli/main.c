@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/omp_env.h"
 #include "cli/verbs.h"
 #include "core/gemm.h"
 #include "core/util.h"
@@ -43,6 +44,7 @@ static int wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    omp_env_passive(argv); /* oneDNN's threads sleep when idle (cli/omp_env.c) */
     if (argc < 2) {
         usage(stderr);
         return 1;

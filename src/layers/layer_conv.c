@@ -49,6 +49,7 @@
 
 #include "core/activation.h"
 #include "core/cfg.h"
+#include "core/dnnl_conv.h"
 #include "core/gemm.h"
 #include "core/im2col.h"
 #include "core/winograd.h"
@@ -79,6 +80,10 @@ struct conv {
     float *wino_u;       /* (16, n, c): Winograd filter transforms, when wino */
     float *wino_ut;      /* (16, c, n): transforms of the adjoint filters, when wino and training */
     int wino_fresh;      /* wino_u (and wino_ut) match the current weights */
+    struct dnnl_conv *dnnl; /* oneDNN's inference primitive (backend dnnl, not training), or NULL:
+                               the reference path above */
+    int dnnl_fused;      /* the primitive applies the activation */
+    int dnnl_refused;    /* oneDNN refused this layer (notice printed): reference path for good */
     /* Training state (NULL unless built with train=1). */
     float *weight_updates; /* (n, c/groups, size, size): momentum + negative gradient sums */
     float *bias_updates;   /* [n] */
@@ -174,6 +179,45 @@ static void conv_set_workspace(struct conv *cv, int train)
     cv->prepared = 0; /* wino may have changed */
     cv->wino_fresh = 0;
     l->bflops = 2.0 * cv->nweights * l->out_h * l->out_w / 1e9;
+}
+
+/* oneDNN refused the layer: one notice, and the reference path from now on. */
+static void conv_dnnl_refused(struct conv *cv, const char *why)
+{
+    const struct layer *l = &cv->base;
+    dn_warn("layer %d (conv %d x%d/%d, %d -> %d channels): oneDNN refused it (%s); this layer runs on the "
+            "reference path", l->index, cv->size, cv->size, cv->stride_x, l->c, cv->n, why);
+    dnnl_conv_free(cv->dnnl);
+    cv->dnnl = NULL;
+    cv->dnnl_refused = 1;
+    cv->prepared = 0; /* the reference path's Winograd transforms were skipped */
+}
+
+/* The oneDNN primitive of the layer's current shape, at inference with backend dnnl (after
+ * conv_set_workspace: its scratch joins the workspace need). */
+static void conv_setup_dnnl(struct conv *cv, const struct build_ctx *bc)
+{
+    struct layer *l = &cv->base;
+    dnnl_conv_free(cv->dnnl);
+    cv->dnnl = NULL;
+    if (bc->train || cv->dnnl_refused || !bc->net || bc->net->opt.backend != NET_BACKEND_DNNL) return;
+    char why[200] = "";
+    if (bc->net->opt.dnnl_refuse == l->index + 1) {
+        snprintf(why, sizeof why, "refusal forced by net_options.dnnl_refuse");
+    } else {
+        struct dnnl_conv_shape s = {.batch = l->batch, .c = l->c, .h = l->h, .w = l->w, .n = cv->n,
+                                    .out_h = l->out_h, .out_w = l->out_w, .size = cv->size,
+                                    .stride_x = cv->stride_x, .stride_y = cv->stride_y, .pad = cv->pad,
+                                    .groups = cv->groups};
+        cv->dnnl = dnnl_conv_create(&s, cv->act, &cv->dnnl_fused, why, sizeof why);
+    }
+    if (!cv->dnnl) {
+        conv_dnnl_refused(cv, why);
+        return;
+    }
+    size_t need = dnnl_conv_scratch_floats(cv->dnnl);
+    if (need > l->workspace_need) l->workspace_need = need;
+    cv->prepared = 0;
 }
 
 /* The columns of images [b0, b0+nb) side by side: col (K x nb*hw), image j in columns
@@ -329,6 +373,7 @@ static struct layer *conv_create(struct cfg_section *s, const struct build_ctx *
     float scale = sqrtf(2.0f / (float)(cv->size * cv->size * (bc->c / cv->groups)));
     for (long i = 0; i < cv->nweights; i++) cv->weights[i] = rng_uniform(bc->rng, -scale, scale);
     conv_set_workspace(cv, bc->train);
+    conv_setup_dnnl(cv, bc);
     conv_alloc_train(cv, bc->train);
     return &cv->base;
 fail:
@@ -344,6 +389,7 @@ static int conv_resize(struct layer *l, const struct build_ctx *bc)
     if (layer_init_common(l, &conv_ops, bc, cv->n, oh, ow)) return -1;
     cv->wino_min_pixels = conv_wino_threshold(bc);
     conv_set_workspace(cv, bc->train);
+    conv_setup_dnnl(cv, bc);
     conv_alloc_train(cv, bc->train);
     return 0;
 }
@@ -377,7 +423,12 @@ static void conv_prepare_inference(struct layer *l)
             cv->inf_shift[i] = cv->biases[i];
         }
     }
-    conv_wino_refresh(cv);
+    if (cv->dnnl) {
+        char why[200] = "";
+        if (dnnl_conv_set_weights(cv->dnnl, cv->weights, cv->inf_scale, cv->inf_shift, why, sizeof why))
+            conv_dnnl_refused(cv, why);
+    }
+    if (!cv->dnnl) conv_wino_refresh(cv); /* the reference path's filter transforms */
     cv->prepared = 1;
 }
 
@@ -457,6 +508,18 @@ static void conv_forward(struct layer *l, struct net_state *st)
         return;
     }
     if (!cv->prepared) conv_prepare_inference(l);
+    if (cv->dnnl) {
+        char why[200] = "";
+        if (!dnnl_conv_forward(cv->dnnl, st->input, l->output, st->workspace, why, sizeof why)) {
+            if (!cv->dnnl_fused) {
+                struct conv_job j = {cv, l->output};
+                par_for((long)l->batch * l->outputs, CONV_PAR_MIN_WORK, conv_act_forward_range, &j);
+            }
+            return;
+        }
+        conv_dnnl_refused(cv, why);
+        conv_prepare_inference(l);
+    }
     for (int b = 0; b < l->batch; b++) {
         struct conv_job j = {cv, l->output + (size_t)b * l->outputs};
         if (cv->wino)
@@ -669,6 +732,17 @@ int conv_get_view(struct layer *l, struct conv_view *v)
     return 0;
 }
 
+int conv_backend(const struct layer *l, char *buf, size_t n)
+{
+    if (!l || l->ops != &conv_ops) return -1;
+    const struct conv *cv = (const struct conv *)l;
+    if (cv->dnnl)
+        snprintf(buf, n, "dnnl:%s%s", dnnl_conv_impl(cv->dnnl), cv->dnnl_fused ? "" : "+act");
+    else
+        snprintf(buf, n, "ref%s", cv->wino ? ":winograd" : "");
+    return 0;
+}
+
 static int conv_params(struct layer *l, struct param_array *out)
 {
     struct conv *cv = (struct conv *)l;
@@ -731,6 +805,7 @@ static void conv_destroy(struct layer *l)
     free(cv->bn_var);
     free(cv->bn_xhat);
     free(cv->act_in);
+    dnnl_conv_free(cv->dnnl);
     layer_free_common(l);
     free(cv);
 }

@@ -26,4 +26,9 @@ struct conv_view {
  * and recomputed before the next inference forward. */
 int conv_get_view(struct layer *l, struct conv_view *v);
 
+/* Which path a conv layer's inference forward takes: "ref" (im2col + GEMM, or Winograd) or
+ * oneDNN's implementation name, e.g. "dnnl:brgconv:avx512_core" (written into buf, n bytes).
+ * Returns -1 for any other kind (buf untouched), else 0. */
+int conv_backend(const struct layer *l, char *buf, size_t n);
+
 #endif

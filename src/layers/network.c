@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dnnl_conv.h"
 #include "core/parallel.h"
 #include "core/util.h"
 
@@ -40,7 +41,35 @@ void net_alloc_workspace(struct net *net)
 
 struct net_options net_options_default(void)
 {
-    return (struct net_options){.quiet = 0, .max_bytes = 0, .wino_min_pixels = NET_WINO_MIN_PIXELS};
+    return (struct net_options){.quiet = 0, .max_bytes = 0, .wino_min_pixels = NET_WINO_MIN_PIXELS,
+                                .backend = NET_BACKEND_AUTO, .dnnl_refuse = 0};
+}
+
+int net_resolve_backend(struct net_options *o)
+{
+    if (o->backend == NET_BACKEND_AUTO) {
+        const char *e = getenv("DN_BACKEND");
+        if (!e || !*e) {
+            o->backend = NET_BACKEND_DNNL;
+        } else if (!strcmp(e, "ref")) {
+            o->backend = NET_BACKEND_REF;
+        } else if (!strcmp(e, "dnnl")) {
+            o->backend = NET_BACKEND_DNNL;
+            if (!dnnl_conv_built())
+                dn_warn("DN_BACKEND=dnnl: this build has no oneDNN (apt-get install libdnnl-dev, then make "
+                        "clean all); using the reference backend");
+        } else {
+            dn_error("error: DN_BACKEND=%s: expected ref or dnnl", e);
+            return -1;
+        }
+    }
+    if (o->backend == NET_BACKEND_DNNL && !dnnl_conv_built()) o->backend = NET_BACKEND_REF;
+    return 0;
+}
+
+const char *net_backend_name(enum net_backend b)
+{
+    return b == NET_BACKEND_REF ? "ref" : b == NET_BACKEND_DNNL ? "dnnl" : "auto";
 }
 
 void net_print_summary(const struct net *net)

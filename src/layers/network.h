@@ -26,6 +26,9 @@ struct net_params {
     float gaussian_noise;
 };
 
+/* The convolutions' compute path: the reference (im2col + BLAS GEMM, Winograd) or oneDNN. */
+enum net_backend { NET_BACKEND_AUTO, NET_BACKEND_REF, NET_BACKEND_DNNL };
+
 /* Settings of one network that are not in its cfg: verbosity, the memory budget and the
  * algorithm thresholds. They travel with the network (net->opt), never in globals; tests and
  * fuzzers set them here. net_options_default gives what the program uses. */
@@ -40,9 +43,24 @@ struct net_options {
                             GEMM. Default 676 (26x26): on 13x13 planes the small GEMMs gain
                             nothing (make bench). Training raises a positive value to 4096, where
                             its GEMMs stop batching images. 0: always, INT_MAX: never */
+    enum net_backend backend; /* the convolutions' inference path. NET_BACKEND_AUTO (0): net_parse
+                            reads DN_BACKEND once ("ref" or "dnnl"; unset: oneDNN when this
+                            build has it) and keeps the resolved REF or DNNL in net->opt.
+                            Training forwards and backwards take the reference path */
+    int dnnl_refuse;     /* tests: 1 + the index of a conv layer whose oneDNN primitive is taken
+                            as refused, to exercise the fallback; 0: none */
 };
 enum { NET_WINO_MIN_PIXELS = 676 };
 struct net_options net_options_default(void);
+
+/* Resolves o->backend when it is NET_BACKEND_AUTO: DN_BACKEND=ref|dnnl from the environment,
+ * unset or empty: oneDNN when built in. DNNL without oneDNN in the build becomes REF (with one
+ * warning line when DN_BACKEND asked for it). Returns 0, or -1 after an error line for another
+ * DN_BACKEND value. */
+int net_resolve_backend(struct net_options *o);
+
+/* "ref" or "dnnl" (after net_resolve_backend), "auto" before. */
+const char *net_backend_name(enum net_backend b);
 
 struct net {
     int n;                 /* number of layers */

@@ -257,6 +257,7 @@ struct net *net_parse(const char *cfg_path, int train, uint64_t seed, const stru
     if (!cfg) return NULL;
     struct net *net = xcalloc(1, sizeof *net);
     net->opt = opt ? *opt : net_options_default();
+    if (net_resolve_backend(&net->opt)) goto fail;
     net->cfg_path = xstrdup(cfg_path);
     net->train = train;
     if (cfg->n_sec == 0 || (strcmp(cfg->sec[0].name, "net") && strcmp(cfg->sec[0].name, "network"))) {

@@ -186,7 +186,7 @@ TEST(layers_conv_vs_direct)
     }
 }
 
-/* The Winograd F(2x2,3x3) inference path (forced on with net_options.wino_min_pixels = 0) against
+/* The Winograd F(2x2,3x3) inference path of the reference backend (forced on with net_options.wino_min_pixels = 0) against
  * the direct convolution: odd and even planes (tiles clipped at the right and bottom edges),
  * one channel, many channels, BN and bias; a multi-scale resize keeps it right. With the
  * threshold at INT_MAX the same layers take im2col and the workspace is the columns' size. */
@@ -198,6 +198,7 @@ TEST(layers_conv_winograd_vs_direct)
                  {4, 2, 9, 4, 0}};
     unsigned long long seed = 7;
     struct net_options opt = test_net_options();
+    opt.backend = NET_BACKEND_REF; /* the reference path's kernels */
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         for (int mode = 0; mode < 2; mode++) {
             opt.wino_min_pixels = mode == 0 ? 0 : INT_MAX;
